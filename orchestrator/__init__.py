@@ -1,0 +1,1 @@
+"""The conductor: model clients, the round loop, events, the run store, scenarios and the CLI."""

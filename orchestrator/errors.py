@@ -1,0 +1,40 @@
+"""Errors a user can act on. Each says what went wrong, where, and what to do next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class OrchestratorError(Exception):
+    """Base for errors shown to the user as one clear message, never a traceback."""
+
+
+class ConfigFileError(OrchestratorError):
+    """A config, scenario or suite file is invalid. `str()` is one line:
+    `path:line:col: field: message`."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.field = field
+        where = str(path)
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        prefix = f"{field}: " if field else ""
+        super().__init__(f"{where}: {prefix}{message}")
+
+
+class RunDirError(OrchestratorError):
+    """A run directory is missing, incomplete or from an incompatible version."""

@@ -1,0 +1,21 @@
+"""The team: the Specialist protocol and the specialists that implement it."""
+
+from specialists.base import (
+    ApprovalRequest,
+    HumanChannel,
+    Reply,
+    Specialist,
+    SpecialistFactory,
+    StepContext,
+    TeamEnv,
+)
+
+__all__ = [
+    "ApprovalRequest",
+    "HumanChannel",
+    "Reply",
+    "Specialist",
+    "SpecialistFactory",
+    "StepContext",
+    "TeamEnv",
+]

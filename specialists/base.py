@@ -1,0 +1,93 @@
+"""The Specialist protocol and what passes between a specialist and the orchestrator."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from ledgers.transcript import Entry
+from specialists.models.protocol import ImagePart, ModelClient
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a specialist hands back after one step.
+
+    Errors inside a specialist come back as a Reply with `error` set, so the orchestrator
+    can reason about them; only bugs escape as exceptions.
+    """
+
+    text: str
+    images: tuple[ImagePart, ...] = ()
+    files: tuple[Path, ...] = ()
+    evidence: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+    observation: str | None = None  # fingerprint for stall detection; default: hash of text
+
+    def fingerprint(self) -> str:
+        if self.observation is not None:
+            return self.observation
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A side-effecting action a specialist wants to take."""
+
+    specialist: str
+    action: str  # short verb phrase, e.g. "submit form", "run code"
+    detail: str  # what exactly, shown to whoever approves
+    risky: bool = False
+
+
+Approve = Callable[[ApprovalRequest], Awaitable[bool]]
+Notify = Callable[[str, Mapping[str, Any]], None]
+
+
+class HumanChannel(Protocol):
+    """Where questions for a person go. `None` means no person is available."""
+
+    async def ask(self, question: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a specialist may use during one step."""
+
+    run_id: str
+    round: int
+    workspace: Path
+    history: Sequence[Entry]
+    approve: Approve
+    notify: Notify  # activity worth an event: notify("action", {"name": "click", ...})
+
+
+@runtime_checkable
+class Specialist(Protocol):
+    name: str
+    description: str  # one paragraph, read by the orchestrator when planning
+
+    async def step(self, instruction: str, context: StepContext) -> Reply: ...
+
+    async def reset(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class TeamEnv:
+    """What a specialist factory receives when the team is assembled."""
+
+    name: str
+    workspace: Path
+    model: ModelClient | None
+    human: HumanChannel
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    headless: bool = True
+
+
+SpecialistFactory = Callable[[TeamEnv], Specialist]
+ApprovalMode = Literal["never", "risky", "always"]

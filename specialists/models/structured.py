@@ -1,0 +1,164 @@
+"""Structured output that works on any model: the ladder, and errors fed back on retry.
+
+Rungs, best first, chosen from the model's capabilities: native json_schema → a forced
+tool call → JSON mode → plain text with the JSON extracted. If a provider rejects a rung
+(`UnsupportedFeature`), the next one is tried. Output that does not validate is sent back
+to the model with the exact validation errors, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from specialists.models.protocol import (
+    Capabilities,
+    JsonSchemaFormat,
+    Message,
+    ModelClient,
+    ModelRequest,
+    ModelResponse,
+    StructuredOutputError,
+    ToolSpec,
+    UnsupportedFeature,
+)
+
+T = TypeVar("T", bound=BaseModel)
+Mode = Literal["json_schema", "tool", "json_object", "text"]
+
+
+def ladder(caps: Capabilities) -> list[Mode]:
+    modes: list[Mode] = []
+    if caps.structured_output:
+        modes.append("json_schema")
+    if caps.tools:
+        modes.append("tool")
+    if caps.json_mode:
+        modes.append("json_object")
+    modes.append("text")
+    return modes
+
+
+def strict_schema(schema_cls: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema in the form strict providers require: every property
+    required, no additional properties, no defaults."""
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: fix(v) for k, v in node.items() if k not in ("default", "title")}
+            if node.get("type") == "object" and "properties" in node:
+                node["additionalProperties"] = False
+                node["required"] = list(node["properties"])
+            return node
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        return node
+
+    fixed: dict[str, Any] = fix(schema_cls.model_json_schema())
+    return fixed
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON value in `text`: the whole text, a ```json block, or the first object."""
+    stripped = text.strip()
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        pass
+    fence = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.DOTALL)
+    if fence:
+        try:
+            return json.loads(fence.group(1))
+        except json.JSONDecodeError:
+            pass
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[{\[]", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+            return value
+        except json.JSONDecodeError:
+            continue
+    raise ValueError("the reply contains no JSON object")
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+    return str(exc)
+
+
+def _request(purpose: str, messages: Sequence[Message], cls: type[BaseModel], mode: Mode) -> ModelRequest:
+    name = cls.__name__
+    schema = strict_schema(cls)
+    if mode == "json_schema":
+        return ModelRequest(purpose, tuple(messages), response_format=JsonSchemaFormat(name, schema))
+    if mode == "tool":
+        tool = ToolSpec(name, f"Record the {name}.", schema)
+        return ModelRequest(purpose, tuple(messages), tools=(tool,), tool_choice=name)
+    hint = Message.user(
+        "Reply with only a JSON object matching this JSON schema, no other text:\n"
+        + json.dumps(schema)
+    )
+    fmt: Literal["json_object"] | None = "json_object" if mode == "json_object" else None
+    return ModelRequest(purpose, (*messages, hint), response_format=fmt)
+
+
+def _raw_output(response: ModelResponse, mode: Mode) -> str:
+    if mode == "tool" and response.tool_calls:
+        return response.tool_calls[0].arguments
+    return response.content or ""
+
+
+async def generate(
+    model: ModelClient,
+    *,
+    purpose: str,
+    messages: Sequence[Message],
+    schema: type[T],
+    check: Callable[[T], None] | None = None,
+    attempts: int = 3,
+    on_invalid: Callable[[int, str], None] | None = None,
+) -> T:
+    """Ask `model` for a `schema` instance. `check` adds rules a schema can't express
+    (e.g. "the speaker must be on the team"); it raises ValueError with advice for the
+    model. Raises StructuredOutputError after `attempts` invalid replies."""
+    modes = ladder(model.capabilities)
+    rung = 0
+    convo = list(messages)
+    last_error, raw = "no attempt made", None
+    attempt = 0
+    while attempt < attempts:
+        mode = modes[rung]
+        try:
+            response = await model.complete(_request(purpose, convo, schema, mode))
+        except UnsupportedFeature:
+            if rung + 1 >= len(modes):
+                raise
+            rung += 1
+            continue
+        attempt += 1
+        raw = _raw_output(response, mode)
+        try:
+            value = schema.model_validate(extract_json(raw))
+            if check is not None:
+                check(value)
+            return value
+        except (ValueError, ValidationError) as exc:
+            last_error = describe(exc)
+        if on_invalid is not None:
+            on_invalid(attempt, last_error)
+        convo += [
+            Message.assistant(raw),
+            Message.user(
+                f"That reply could not be used: {last_error}\n"
+                "Reply again with only the corrected JSON object."
+            ),
+        ]
+    raise StructuredOutputError(purpose, attempts, last_error, raw)
