@@ -3,6 +3,7 @@
 Nothing here does I/O or talks to a model, so everything here is cheap to test exhaustively.
 """
 
+from ledgers.final import FinalDraft, decide_status
 from ledgers.budget import FinalStatus, Limits, Spent, StopReason, exceeded
 from ledgers.progress_ledger import Choice, Judgement, ProgressLedger
 from ledgers.stall import StallRules, StallState, StallVerdict, Turn
@@ -13,6 +14,7 @@ __all__ = [
     "Choice",
     "Entry",
     "Facts",
+    "FinalDraft",
     "FinalStatus",
     "Judgement",
     "Limits",
@@ -28,5 +30,6 @@ __all__ = [
     "TaskLedger",
     "Turn",
     "Window",
+    "decide_status",
     "exceeded",
 ]

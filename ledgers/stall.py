@@ -83,7 +83,9 @@ def judge(
         reasons.append(f"no usable progress ledger: {unusable_reason or 'unknown error'}")
     else:
         if ledger.in_loop.answer:
-            reasons.append(f"the orchestrator judged the team to be in a loop: {ledger.in_loop.reason}")
+            reasons.append(
+                f"the orchestrator judged the team to be in a loop: {ledger.in_loop.reason}"
+            )
         if not ledger.progress_made.answer:
             reasons.append(f"the orchestrator saw no progress: {ledger.progress_made.reason}")
         reasons += evidence(ledger.next_speaker.answer, ledger.instruction.answer, state.recent)

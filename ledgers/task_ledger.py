@@ -88,7 +88,9 @@ class TaskLedger(BaseModel):
         old = Revision(
             number=self.revision, round=round, reason=reason, facts=self.facts, plan=self.plan
         )
-        return self.model_copy(update={"facts": facts, "plan": plan, "revisions": (*self.revisions, old)})
+        return self.model_copy(
+            update={"facts": facts, "plan": plan, "revisions": (*self.revisions, old)}
+        )
 
     def render(self) -> str:
         return f"Facts:\n{self.facts.render()}\n\nPlan:\n{self.plan.render()}"

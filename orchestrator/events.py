@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -77,6 +77,7 @@ class LedgerUnusable(Event):
     """The progress ledger could not be obtained even after retries: counted as a stall."""
 
     type: Literal["ledger_unusable"] = "ledger_unusable"
+    purpose: str
     error: str
 
 
@@ -234,6 +235,10 @@ AnyEvent = Annotated[
 
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
+EVENT_TYPES: frozenset[str] = frozenset(
+    str(cls.model_fields["type"].default) for cls in get_args(get_args(AnyEvent)[0])
+)
+
 
 def parse_event(line: str | bytes) -> AnyEvent:
     return _adapter.validate_json(line)
@@ -269,7 +274,12 @@ class EventBus:
 
     def emit(self, event: Event) -> Event:
         stamped = event.model_copy(
-            update={"run_id": self.run_id, "seq": self._next_seq, "ts": time.time(), "round": self.round}
+            update={
+                "run_id": self.run_id,
+                "seq": self._next_seq,
+                "ts": time.time(),
+                "round": self.round,
+            }
         )
         self._next_seq += 1
         for subscriber in list(self._subscribers):
@@ -277,5 +287,8 @@ class EventBus:
                 subscriber(stamped)
             except Exception as exc:  # a display bug must not end the run
                 self._subscribers.remove(subscriber)
-                print(f"orchestrator: event subscriber {subscriber!r} failed and was removed: {exc!r}", file=sys.stderr)
+                print(
+                    f"orchestrator: event subscriber {subscriber!r} failed and was removed: {exc!r}",
+                    file=sys.stderr,
+                )
         return stamped

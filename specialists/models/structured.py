@@ -94,11 +94,15 @@ def describe(exc: Exception) -> str:
     return str(exc)
 
 
-def _request(purpose: str, messages: Sequence[Message], cls: type[BaseModel], mode: Mode) -> ModelRequest:
+def _request(
+    purpose: str, messages: Sequence[Message], cls: type[BaseModel], mode: Mode
+) -> ModelRequest:
     name = cls.__name__
     schema = strict_schema(cls)
     if mode == "json_schema":
-        return ModelRequest(purpose, tuple(messages), response_format=JsonSchemaFormat(name, schema))
+        return ModelRequest(
+            purpose, tuple(messages), response_format=JsonSchemaFormat(name, schema)
+        )
     if mode == "tool":
         tool = ToolSpec(name, f"Record the {name}.", schema)
         return ModelRequest(purpose, tuple(messages), tools=(tool,), tool_choice=name)

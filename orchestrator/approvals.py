@@ -1,0 +1,73 @@
+"""The approval policy for side-effecting actions (submitting forms, running code, ...).
+
+`never` approves everything without asking; `always` asks about every action; `risky`
+asks only about actions the specialist marks as risky. Who answers depends on the run: a
+person on the terminal, a scenario's rules, or — headless with no rules — nobody, which
+means no.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import sys
+from collections.abc import Sequence
+from typing import Literal
+
+from orchestrator.events import ApprovalDecided, ApprovalRequested, EventBus
+from orchestrator.state import ApprovalRule
+from specialists.base import ApprovalRequest
+
+Mode = Literal["never", "risky", "always"]
+
+
+class Approvals:
+    def __init__(
+        self,
+        mode: Mode,
+        bus: EventBus,
+        *,
+        rules: Sequence[ApprovalRule] = (),
+        interactive: bool = False,
+    ) -> None:
+        self._mode = mode
+        self._bus = bus
+        self._rules = list(rules)
+        self._interactive = interactive
+
+    def _needs_asking(self, request: ApprovalRequest) -> bool:
+        return self._mode == "always" or (self._mode == "risky" and request.risky)
+
+    async def __call__(self, request: ApprovalRequest) -> bool:
+        self._bus.emit(
+            ApprovalRequested(
+                specialist=request.specialist,
+                action=request.action,
+                detail=request.detail,
+                risky=request.risky,
+            )
+        )
+        approved, by = await self._decide(request)
+        self._bus.emit(
+            ApprovalDecided(
+                specialist=request.specialist,
+                action=request.action,
+                approved=approved,
+                decided_by=by,
+            )
+        )
+        return approved
+
+    async def _decide(self, request: ApprovalRequest) -> tuple[bool, str]:
+        if not self._needs_asking(request):
+            return True, "policy"
+        for rule in self._rules:
+            if fnmatch.fnmatchcase(request.action, rule.action):
+                return rule.approve, "scenario"
+        if self._interactive and sys.stdin.isatty():
+            answer = await asyncio.to_thread(
+                input,
+                f"\nApprove {request.specialist}: {request.action}?\n  {request.detail}\n[y/N] ",
+            )
+            return answer.strip().lower() in ("y", "yes"), "human"
+        return False, "nobody"

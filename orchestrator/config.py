@@ -1,0 +1,111 @@
+"""User settings: one validated YAML file, with environment variables on top.
+
+Lookup order for the file: `--config PATH`, `$ORCHESTRATOR_CONFIG`, `./orchestrator.yaml`,
+`~/.config/orchestrator/config.yaml`. Environment variables override it:
+`ORCHESTRATOR_MODEL` (the default model), `ORCHESTRATOR_MODEL_<ROLE>` (e.g.
+`ORCHESTRATOR_MODEL_WEB_SURFER`) and `ORCHESTRATOR_RUNS_DIR`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ledgers import Limits, StallRules, Window
+from orchestrator.models.spec import CapabilityOverrides, ModelSpec, Pricing
+from orchestrator.models.scripted import ScriptedReply
+
+ApprovalMode = Literal["never", "risky", "always"]
+DEFAULT_TEAM = ["user"]
+CONFIG_ENV = "ORCHESTRATOR_CONFIG"
+
+
+def _spec_shorthand(value: Any) -> Any:
+    return {"model": value} if isinstance(value, str) else value
+
+
+class ScriptedModelConfig(BaseModel):
+    """A scripted model for offline runs: replies keyed by purpose."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    script: dict[str, list[ScriptedReply]]
+    capabilities: CapabilityOverrides = Field(default_factory=CapabilityOverrides)
+    pricing: Pricing | None = None
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    models: dict[str, ModelSpec] = Field(
+        default_factory=dict,
+        description="Models by role: 'default', 'orchestrator' or a specialist's name.",
+    )
+    team: list[str] = Field(default_factory=lambda: list(DEFAULT_TEAM), min_length=1)
+    limits: Limits = Field(default_factory=Limits)
+    stall: StallRules = Field(default_factory=StallRules)
+    window: Window = Field(default_factory=Window)
+    approvals: ApprovalMode = "risky"
+    runs_dir: Path = Path("runs")
+    specialists: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Settings passed to each specialist by name."
+    )
+    final_answer_seconds: float = Field(
+        default=120, gt=0, description="Time allowed for the final answer, even after a limit."
+    )
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"default": {"model": value}}
+        if isinstance(value, Mapping):
+            return {role: _spec_shorthand(spec) for role, spec in value.items()}
+        return value
+
+    def model_for(self, role: str) -> ModelSpec | None:
+        return self.models.get(role) or self.models.get("default")
+
+
+def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    if explicit is not None:
+        return explicit
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    for candidate in (Path("orchestrator.yaml"), Path.home() / ".config/orchestrator/config.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def apply_env(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    models = dict(settings.models)
+    if environ.get("ORCHESTRATOR_MODEL"):
+        models["default"] = _merge(models.get("default"), environ["ORCHESTRATOR_MODEL"])
+    prefix = "ORCHESTRATOR_MODEL_"
+    for key, value in environ.items():
+        if key.startswith(prefix) and value:
+            role = key[len(prefix) :].lower()
+            models[role] = _merge(models.get(role), value)
+    update: dict[str, Any] = {"models": models}
+    if environ.get("ORCHESTRATOR_RUNS_DIR"):
+        update["runs_dir"] = Path(environ["ORCHESTRATOR_RUNS_DIR"])
+    return settings.model_copy(update=update)
+
+
+def _merge(existing: ModelSpec | None, model: str) -> ModelSpec:
+    return existing.model_copy(update={"model": model}) if existing else ModelSpec(model=model)
+
+
+def load_settings(
+    explicit: Path | None, environ: Mapping[str, str]
+) -> tuple[Settings, Path | None]:
+    """The effective settings and the file they came from (None: defaults only)."""
+    from orchestrator.yamlfile import load_model
+
+    path = find_config(explicit, environ)
+    settings = load_model(path, Settings) if path is not None else Settings()
+    return apply_env(settings, environ), path

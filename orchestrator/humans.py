@@ -1,0 +1,51 @@
+"""Where the `user` specialist's questions go: a terminal, a script, or nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from rich.console import Console
+
+
+class NoHuman:
+    async def ask(self, question: str) -> str | None:
+        return None
+
+
+class ScriptedHuman:
+    """Answers from a list, in order; once the list is used up, nobody is there."""
+
+    def __init__(self, replies: list[str], cursor: int = 0) -> None:
+        self._replies = replies
+        self.cursor = cursor
+        self.questions: list[str] = []
+
+    async def ask(self, question: str) -> str | None:
+        self.questions.append(question)
+        if self.cursor >= len(self._replies):
+            return None
+        reply = self._replies[self.cursor]
+        self.cursor += 1
+        return reply
+
+    def unused(self) -> int:
+        return len(self._replies) - self.cursor
+
+
+class ConsoleHuman:
+    """Asks on the terminal. Without a terminal (piped stdin), nobody is there."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or Console(stderr=True)
+
+    async def ask(self, question: str) -> str | None:
+        if not sys.stdin.isatty():
+            return None
+        self._console.print(f"\n[bold magenta]The team asks you:[/] {question}")
+        self._console.print("[dim](press Enter on an empty line to decline)[/]")
+        try:
+            answer = await asyncio.to_thread(input, "> ")
+        except EOFError:
+            return None
+        return answer or None

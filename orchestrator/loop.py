@@ -1,0 +1,441 @@
+"""The round loop: facts → plan → (assess → delegate → observe)* → replan | answer.
+
+One async loop, emitting events; the CLI, scenarios and evaluation all drive this same
+loop. State lives in `RunState` and is checkpointed after every round, so the loop can be
+resumed from any round boundary. Everything that can fail in a way the run can reason
+about (a bad ledger, a specialist error, a limit) is handled here as data; only
+cancellation and our own bugs propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ledgers import (
+    Entry,
+    Facts,
+    FinalDraft,
+    Plan,
+    PlanStep,
+    ProgressLedger,
+    StopReason,
+    TaskLedger,
+    Turn,
+    decide_status,
+    exceeded,
+    stall,
+)
+from orchestrator import prompts
+from orchestrator.config import Settings
+from orchestrator.events import (
+    Delegated,
+    EventBus,
+    FactsGathered,
+    FinalAnswer,
+    LedgerUnusable,
+    LimitReached,
+    OutputInvalid,
+    PlanMade,
+    ProgressAssessed,
+    Replanned,
+    Replied,
+    RoundStarted,
+    RunFinished,
+    SpecialistActivity,
+    StallDetected,
+    TeamReset,
+)
+from orchestrator.state import FinalResult, Phase, RunState, Stop
+from specialists.base import Approve, Reply, Specialist, StepContext
+from specialists.models import structured
+from specialists.models.protocol import Message, ModelClient, ModelError, StructuredOutputError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class Deps:
+    """What the loop works with; built by `orchestrator.session`."""
+
+    model: ModelClient
+    team: Mapping[str, Specialist]
+    bus: EventBus
+    settings: Settings
+    workspace: Path
+    approve: Approve
+    save: Callable[[RunState], None]  # writes the checkpoint (and whatever else must persist)
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+class Conductor:
+    def __init__(self, state: RunState, deps: Deps) -> None:
+        self.state = state
+        self.deps = deps
+        self._limits = deps.settings.limits
+        self._started = deps.clock()
+        self._seconds_before = state.seconds
+
+    # --- the loop -------------------------------------------------------------------
+
+    async def run(self) -> FinalResult:
+        if self.state.phase is Phase.DONE and self.state.result is not None:
+            return self.state.result
+        if self.state.phase is Phase.FINISHING and self.state.stop is not None:
+            return await self._finish(self.state.stop)
+        return await self._finish(await self._drive_within_limits())
+
+    async def _drive_within_limits(self) -> Stop:
+        remaining = None
+        if self._limits.max_seconds is not None:
+            remaining = max(0.0, self._limits.max_seconds - self.state.seconds)
+        try:
+            async with asyncio.timeout(remaining) as deadline:
+                return await self._drive()
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self._tick()
+            return self._limit(
+                StopReason.TIMEOUT,
+                f"ran for {self.state.seconds:.1f}s, limit {self._limits.max_seconds:g}s",
+            )
+        except ModelError as exc:  # retries exhausted or a non-retryable provider error
+            return self._limit(StopReason.MODEL_UNAVAILABLE, str(exc))
+
+    async def _drive(self) -> Stop:
+        if self.state.phase is Phase.PLANNING:
+            await self._make_plan()
+            self.state.phase = Phase.ROUNDS
+            self._save()
+        while True:
+            self._tick()
+            if hit := exceeded(self._limits, self.state.spent()):
+                return self._limit(*hit)
+            self.state.rounds += 1
+            self.deps.bus.round = self.state.rounds
+            self.deps.bus.emit(RoundStarted())
+            stop = await self._round()
+            self._save()
+            if stop is not None:
+                return stop
+
+    async def _round(self) -> Stop | None:
+        ledger, problem = await self._assess()
+        if ledger is not None and ledger.request_satisfied.answer:
+            return Stop(reason=StopReason.SATISFIED, detail=ledger.request_satisfied.reason)
+        rules = self.deps.settings.stall
+        self.state.stall, verdict = stall.judge(
+            self.state.stall, rules, ledger, unusable_reason=problem
+        )
+        if verdict.stalled:
+            self.state.stalls_total += 1
+            self.deps.bus.emit(
+                StallDetected(
+                    count=self.state.stall.count,
+                    max_stalls=self._limits.max_stalls,
+                    reasons=list(verdict.reasons),
+                )
+            )
+        if stall.should_replan(self.state.stall, self._limits.max_stalls):
+            if self.state.replans >= self._limits.max_replans:
+                return self._limit(
+                    StopReason.MAX_REPLANS,
+                    f"still stalled after {self.state.replans} replan(s): {'; '.join(verdict.reasons)}",
+                )
+            await self._replan("; ".join(verdict.reasons))
+            return None
+        if ledger is not None:
+            await self._delegate(ledger.next_speaker.answer, ledger.instruction.answer)
+        return None
+
+    # --- planning ---------------------------------------------------------------------
+
+    async def _make_plan(self) -> None:
+        team = self.state.team
+        facts = await self._structured(
+            "orchestrator.facts", prompts.facts(self.state.task, team), Facts
+        )
+        facts = facts or Facts()
+        self.deps.bus.emit(FactsGathered(facts=facts))
+        plan = await self._structured(
+            "orchestrator.plan",
+            prompts.plan(self.state.task, team, facts.render()),
+            Plan,
+            check=self._check_plan,
+        )
+        plan = plan or _no_plan()
+        self.state.ledger = TaskLedger(task=self.state.task, facts=facts, plan=plan)
+        self.deps.bus.emit(PlanMade(plan=plan, revision=0))
+
+    async def _replan(self, reason: str) -> None:
+        ledger = self._ledger()
+        window = self.deps.settings.window
+        history = self.state.transcript
+        facts = await self._structured(
+            "orchestrator.facts", prompts.revise_facts(ledger, history, window, reason), Facts
+        )
+        facts = facts or ledger.facts
+        plan = await self._structured(
+            "orchestrator.plan",
+            prompts.revise_plan(ledger, self.state.team, facts.render(), reason),
+            Plan,
+            check=self._check_plan,
+        )
+        plan = plan or ledger.plan
+        self.state.ledger = ledger.revise(
+            facts=facts, plan=plan, reason=reason, round=self.state.rounds
+        )
+        self.state.replans += 1
+        self.state.stall = stall.reset()
+        self.deps.bus.emit(
+            Replanned(reason=reason, revision=self.state.ledger.revision, facts=facts, plan=plan)
+        )
+        self.state.transcript.append(
+            Entry(
+                round=self.state.rounds,
+                speaker="orchestrator",
+                kind="note",
+                text=f"Replanned because: {reason}\nNew plan:\n{plan.render()}",
+            )
+        )
+        for specialist in self.deps.team.values():
+            await specialist.reset()
+        self.deps.bus.emit(TeamReset())
+
+    # --- one round ----------------------------------------------------------------------
+
+    async def _assess(self) -> tuple[ProgressLedger | None, str | None]:
+        messages = prompts.progress(
+            self._ledger(),
+            self.state.team,
+            self.state.transcript,
+            self.deps.settings.window,
+            self.state.rounds,
+        )
+        try:
+            ledger = await structured.generate(
+                self.deps.model,
+                purpose="orchestrator.progress",
+                messages=messages,
+                schema=ProgressLedger,
+                check=self._check_progress,
+                on_invalid=self._on_invalid("orchestrator.progress"),
+            )
+        except StructuredOutputError as exc:
+            self.deps.bus.emit(LedgerUnusable(purpose=exc.purpose, error=exc.last_error))
+            return None, exc.last_error
+        self.state.last_progress = ledger
+        self.deps.bus.emit(ProgressAssessed(ledger=ledger))
+        return ledger, None
+
+    async def _delegate(self, speaker: str, instruction: str) -> None:
+        bus, state = self.deps.bus, self.state
+        bus.emit(Delegated(speaker=speaker, instruction=instruction))
+        state.transcript.append(
+            Entry(
+                round=state.rounds,
+                speaker="orchestrator",
+                kind="instruction",
+                text=instruction,
+                to=speaker,
+            )
+        )
+        context = StepContext(
+            run_id=state.run_id,
+            round=state.rounds,
+            workspace=self.deps.workspace,
+            history=tuple(state.transcript),
+            approve=self.deps.approve,
+            notify=self._notifier(speaker),
+        )
+        started = self.deps.clock()
+        try:
+            reply = await self.deps.team[speaker].step(instruction, context)
+        except Exception as exc:  # a specialist's failure is an observation, not a crash
+            error = f"{type(exc).__name__}: {exc}"
+            reply = Reply(f"{speaker} failed with an internal error: {error}", error=error)
+        bus.emit(
+            Replied(
+                speaker=speaker,
+                text=reply.text,
+                error=reply.error,
+                files=[str(p) for p in reply.files],
+                evidence=dict(reply.evidence),
+                seconds=round(self.deps.clock() - started, 4),
+            )
+        )
+        text = reply.text
+        if reply.files:
+            text += "\nFiles: " + ", ".join(str(p) for p in reply.files)
+        state.transcript.append(Entry(round=state.rounds, speaker=speaker, kind="reply", text=text))
+        turn = Turn(
+            speaker=speaker,
+            instruction=instruction,
+            observation=reply.fingerprint(),
+            error=reply.error,
+        )
+        state.stall = stall.record(state.stall, self.deps.settings.stall, turn)
+
+    # --- the end ------------------------------------------------------------------------
+
+    async def _finish(self, stop: Stop) -> FinalResult:
+        state = self.state
+        state.stop = stop
+        state.phase = Phase.FINISHING
+        self._save()
+        draft: FinalDraft | None = None
+        note = _stop_note(stop)
+        if state.ledger is not None:
+            try:
+                async with asyncio.timeout(self.deps.settings.final_answer_seconds):
+                    draft = await self._structured(
+                        "orchestrator.final",
+                        prompts.final(
+                            state.ledger, state.transcript, self.deps.settings.window, note
+                        ),
+                        FinalDraft,
+                    )
+            except (ModelError, TimeoutError) as exc:
+                stop = Stop(reason=stop.reason, detail=f"{stop.detail}; final answer failed: {exc}")
+        self._tick()
+        status = decide_status(stop.reason, draft)
+        result = FinalResult(
+            run_id=state.run_id,
+            task=state.task,
+            status=status,
+            answer=draft.answer if draft else "",
+            evidence=list(draft.evidence) if draft else [],
+            stop_reason=stop.reason,
+            stop_detail=stop.detail,
+            rounds=state.rounds,
+            stalls=state.stalls_total,
+            replans=state.replans,
+            tokens=state.meter.tokens,
+            cost_usd=round(state.meter.cost_usd, 6),
+            seconds=round(state.seconds, 3),
+            usage=dict(state.meter.roles),
+        )
+        self.deps.bus.emit(
+            FinalAnswer(
+                status=status,
+                answer=result.answer,
+                evidence=result.evidence,
+                stop_reason=stop.reason,
+            )
+        )
+        state.result = result
+        state.phase = Phase.DONE
+        self._save()
+        self.deps.bus.emit(
+            RunFinished(
+                status=status,
+                stop_reason=stop.reason,
+                detail=stop.detail,
+                rounds=result.rounds,
+                stalls=result.stalls,
+                replans=result.replans,
+                tokens=result.tokens,
+                cost_usd=result.cost_usd,
+                seconds=result.seconds,
+            )
+        )
+        return result
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _structured(
+        self,
+        purpose: str,
+        messages: list[Message],
+        schema: type[T],
+        check: Callable[[T], None] | None = None,
+    ) -> T | None:
+        """A structured reply, or None (with an event) if the model never produced one."""
+        try:
+            return await structured.generate(
+                self.deps.model,
+                purpose=purpose,
+                messages=messages,
+                schema=schema,
+                check=check,
+                on_invalid=self._on_invalid(purpose),
+            )
+        except StructuredOutputError as exc:
+            self.deps.bus.emit(LedgerUnusable(purpose=purpose, error=exc.last_error))
+            return None
+
+    def _on_invalid(self, purpose: str) -> Callable[[int, str], None]:
+        def emit(attempt: int, error: str) -> None:
+            self.deps.bus.emit(OutputInvalid(purpose=purpose, attempt=attempt, error=error))
+
+        return emit
+
+    def _notifier(self, speaker: str) -> Callable[[str, Mapping[str, Any]], None]:
+        def notify(kind: str, data: Mapping[str, Any]) -> None:
+            self.deps.bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data)))
+
+        return notify
+
+    def _check_plan(self, plan: Plan) -> None:
+        names = self.state.team_names()
+        unknown = sorted({s.owner for s in plan.steps} - set(names))
+        if unknown:
+            raise ValueError(
+                f"unknown step owner(s) {', '.join(map(repr, unknown))}; "
+                f"the team is: {', '.join(names)}"
+            )
+
+    def _check_progress(self, ledger: ProgressLedger) -> None:
+        if ledger.request_satisfied.answer:
+            return
+        names = self.state.team_names()
+        if ledger.next_speaker.answer not in names:
+            raise ValueError(
+                f"unknown speaker {ledger.next_speaker.answer!r}; the team is: {', '.join(names)}"
+            )
+        if not ledger.instruction.answer.strip():
+            raise ValueError("instruction.answer is empty; say exactly what the speaker should do")
+
+    def _ledger(self) -> TaskLedger:
+        if self.state.ledger is None:
+            raise RuntimeError("the task ledger is missing after planning")
+        return self.state.ledger
+
+    def _limit(self, reason: StopReason, detail: str) -> Stop:
+        self.deps.bus.emit(LimitReached(reason=reason, detail=detail))
+        return Stop(reason=reason, detail=detail)
+
+    def _tick(self) -> None:
+        self.state.seconds = self._seconds_before + (self.deps.clock() - self._started)
+
+    def _save(self) -> None:
+        self._tick()
+        self.deps.save(self.state)
+
+
+def _no_plan() -> Plan:
+    return Plan(
+        steps=[
+            PlanStep(
+                owner="orchestrator",
+                action="No plan could be made; direct the team one step at a time.",
+            )
+        ]
+    )
+
+
+def _stop_note(stop: Stop) -> str:
+    if stop.reason is StopReason.SATISFIED:
+        return f"The task has been judged complete: {stop.detail}"
+    return (
+        f"The run stopped before the task was known to be complete ({stop.reason.value}: "
+        f"{stop.detail}). Give the best answer the conversation supports and be honest "
+        "about its confidence."
+    )

@@ -1,0 +1,154 @@
+"""The wrapper every model call goes through: retries with backoff, metering, events.
+
+Retries honour Retry-After on 429 and back off exponentially (with jitter) on 5xx,
+timeouts and connection errors; other errors fail at once. Every successful call adds its
+tokens and cost to the run's meter, so usage is counted for every role and sub-call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+from pydantic import BaseModel
+
+from orchestrator.events import EventBus, ModelCalled, ModelFailed, ModelRetry
+from orchestrator.models.spec import Pricing
+from specialists.models.protocol import (
+    Capabilities,
+    ModelClient,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    RateLimited,
+    Usage,
+)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+MAX_RETRY_AFTER = 300.0  # a provider asking for longer than this is effectively down
+
+
+class RoleUsage(BaseModel):
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+
+
+class Meter(BaseModel):
+    """Usage and cost per role. Part of the checkpoint, so totals survive a resume."""
+
+    roles: dict[str, RoleUsage] = {}
+
+    def add(self, role: str, usage: Usage, cost: float | None) -> None:
+        entry = self.roles.setdefault(role, RoleUsage())
+        entry.calls += 1
+        entry.input_tokens += usage.input_tokens
+        entry.output_tokens += usage.output_tokens
+        if cost is None:
+            entry.unpriced_calls += 1
+        else:
+            entry.cost_usd += cost
+
+    @property
+    def tokens(self) -> int:
+        return sum(r.input_tokens + r.output_tokens for r in self.roles.values())
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(r.cost_usd for r in self.roles.values())
+
+
+class ManagedModel:
+    def __init__(
+        self,
+        inner: ModelClient,
+        *,
+        role: str,
+        bus: EventBus,
+        meter: Meter,
+        pricing: Pricing | None,
+        max_retries: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 60.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.inner = inner
+        self.role = role
+        self._bus = bus
+        self._meter = meter
+        self._pricing = pricing
+        self._max_retries = max_retries
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._sleep = sleep
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    def _wait_for(self, error: ModelError, attempt: int) -> float:
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return min(error.retry_after, MAX_RETRY_AFTER)
+        backoff = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
+        return backoff * (0.5 + random.random() / 2)
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                response = await self.inner.complete(request)
+            except ModelError as error:
+                if not error.retryable or attempt > self._max_retries:
+                    self._bus.emit(
+                        ModelFailed(role=self.role, purpose=request.purpose, error=str(error))
+                    )
+                    raise
+                wait = self._wait_for(error, attempt)
+                self._bus.emit(
+                    ModelRetry(
+                        role=self.role,
+                        purpose=request.purpose,
+                        error=str(error),
+                        attempt=attempt,
+                        wait_seconds=round(wait, 3),
+                    )
+                )
+                await self._sleep(wait)
+                continue
+            self._record(request, response, time.monotonic() - started)
+            return response
+
+    def _record(self, request: ModelRequest, response: ModelResponse, seconds: float) -> None:
+        usage = response.usage
+        cost = (
+            self._pricing.cost(usage.input_tokens, usage.output_tokens)
+            if self._pricing is not None
+            else None
+        )
+        self._meter.add(self.role, usage, cost)
+        self._bus.emit(
+            ModelCalled(
+                role=self.role,
+                purpose=request.purpose,
+                model=response.model or self.name,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=cost,
+                seconds=round(seconds, 4),
+                prompt_chars=request.prompt_chars(),
+            )
+        )
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -1,0 +1,202 @@
+"""Running scenario files headless and judging them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator import session, sites
+from orchestrator.config import Settings
+from orchestrator.errors import ConfigFileError, OrchestratorError
+from orchestrator.events import Subscriber
+from orchestrator.scenarios import expectations
+from orchestrator.scenarios.schema import RealChoice, Scenario
+from orchestrator.state import FinalResult, HumanConfig, RunConfig, SiteConfig
+from orchestrator.store import WORKSPACE, RunStore
+from orchestrator.yamlfile import load_model
+from specialists.models.protocol import ModelError
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
+
+
+@dataclass
+class Outcome:
+    path: Path
+    name: str
+    passed: bool
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None  # the scenario could not run at all
+    result: FinalResult | None = None
+    run_dir: Path | None = None
+    seconds: float = 0.0
+
+
+def substitute(value: Any, values: Mapping[str, str], where: str) -> Any:
+    """Replace {{name}} placeholders in every string inside `value`."""
+    if isinstance(value, str):
+
+        def one(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key not in values:
+                known = ", ".join("{{" + k + "}}" for k in sorted(values)) or "none"
+                raise OrchestratorError(
+                    f"{where}: unknown placeholder {{{{{key}}}}}; known: {known}"
+                )
+            return values[key]
+
+        return PLACEHOLDER.sub(one, value)
+    if isinstance(value, list):
+        return [substitute(v, values, where) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, values, where) for k, v in value.items()}
+    return value
+
+
+def _check_fixtures(path: Path, scenario: Scenario) -> None:
+    base = path.parent
+    for i, fixture in enumerate(scenario.fixtures.files):
+        if not (base / fixture.src).exists():
+            raise ConfigFileError(
+                path, f"{base / fixture.src} does not exist", field=f"fixtures.files[{i}].src"
+            )
+    for name, folder in scenario.fixtures.sites.items():
+        if not (base / folder).is_dir():
+            raise ConfigFileError(
+                path, f"{base / folder} is not a folder", field=f"fixtures.sites.{name}"
+            )
+
+
+def _settings(scenario: Scenario, runs_dir: Path) -> Settings:
+    models = scenario.model.models if isinstance(scenario.model, RealChoice) else {}
+    return Settings(
+        models=models,
+        team=scenario.team,
+        limits=scenario.limits,
+        stall=scenario.stall,
+        window=scenario.window,
+        approvals=scenario.approvals.mode,
+        runs_dir=runs_dir,
+        specialists=scenario.specialists,
+        final_answer_seconds=scenario.final_answer_seconds,
+    )
+
+
+def build_config(
+    path: Path, scenario: Scenario, runs_dir: Path, site_urls: Mapping[str, tuple[str, int]]
+) -> RunConfig:
+    settings = _settings(scenario, runs_dir)
+    config = session.new_config(scenario.task, settings, source=f"scenario:{path}")
+    values = {f"sites.{name}": url for name, (url, _) in site_urls.items()}
+    values["workspace"] = str((runs_dir / config.run_id / WORKSPACE).resolve())
+    data = config.model_dump(by_alias=True)
+    data["task"] = substitute(scenario.task, values, f"{path}: task")
+    if scenario.human is not None:
+        human = HumanConfig(
+            mode="scripted", replies=substitute(scenario.human, values, f"{path}: human")
+        )
+        data["human"] = human.model_dump()
+    scripted = getattr(scenario.model, "scripted", None)
+    if scripted is not None:
+        data["scripted"] = substitute(
+            scripted.model_dump(by_alias=True, exclude_none=True), values, f"{path}: model"
+        )
+    data["approval_rules"] = [r.model_dump() for r in scenario.approvals.rules]
+    data["sites"] = {
+        name: SiteConfig(
+            path=str((path.parent / scenario.fixtures.sites[name]).resolve()), port=port
+        ).model_dump()
+        for name, (_, port) in site_urls.items()
+    }
+    return RunConfig.model_validate(data)
+
+
+async def run_one(
+    path: Path,
+    runs_dir: Path,
+    *,
+    subscribers: Callable[[], Sequence[Subscriber]] = tuple,
+    environ: Mapping[str, str] | None = None,
+) -> Outcome:
+    started = time.monotonic()
+    outcome = Outcome(path=path, name=path.stem, passed=False)
+    try:
+        scenario = load_model(path, Scenario)
+        outcome.name = scenario.name
+        _check_fixtures(path, scenario)
+        folders = {n: (path.parent / f, 0) for n, f in scenario.fixtures.sites.items()}
+        with sites.serve(folders) as running:
+            urls = {name: (site.url, site.port) for name, site in running.items()}
+            config = build_config(path, scenario, runs_dir, urls)
+            store = session.start(config, runs_dir)
+            outcome.run_dir = store.root
+            for fixture in scenario.fixtures.files:
+                _copy(
+                    path.parent / fixture.src,
+                    store.workspace / (fixture.dest or Path(fixture.src).name),
+                )
+            result = await session.execute(
+                store, subscribers=subscribers(), environ=environ, sites_running=True
+            )
+        outcome.result = result
+        outcome.failures = expectations.check(
+            scenario.expect, result, list(store.events()), _unused(store, config)
+        )
+        outcome.passed = not outcome.failures
+    except (OrchestratorError, ModelError) as exc:
+        outcome.error = str(exc)
+        outcome.failures = [str(exc)]
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dest)
+
+
+def _unused(store: RunStore, config: RunConfig) -> dict[str, int]:
+    state = store.load_checkpoint()
+    unused: dict[str, int] = {}
+    if config.scripted is not None:
+        for purpose, replies in config.scripted.script.items():
+            left = len(replies) - state.model_cursors.get(purpose, 0)
+            if left > 0:
+                unused[purpose] = left
+    if config.human.mode == "scripted" and state.human_cursor < len(config.human.replies):
+        unused["human"] = len(config.human.replies) - state.human_cursor
+    return unused
+
+
+async def run_many(
+    paths: Sequence[Path],
+    runs_dir: Path,
+    *,
+    subscribers: Callable[[], Sequence[Subscriber]] = tuple,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    outcomes = []
+    for path in paths:
+        outcome = await run_one(path, runs_dir, subscribers=subscribers)
+        if on_done is not None:
+            on_done(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def expand(paths: Sequence[Path]) -> list[Path]:
+    """Scenario files from files and folders (folders: every *.yaml inside, sorted)."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found += sorted(q for q in p.rglob("*.yaml") if q.is_file())
+        else:
+            found.append(p)
+    return found

@@ -1,0 +1,241 @@
+"""One run, end to end: build everything a run needs from its RunConfig, drive the loop,
+persist as it goes, and clean up — for a new run or a resumed one.
+
+The CLI, scenarios and evaluation all start runs through `start` and `resume` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestrator import sites
+from orchestrator import team as team_registry
+from orchestrator.approvals import Approvals
+from orchestrator.config import Settings
+from orchestrator.events import (
+    CheckpointSaved,
+    EventBus,
+    RunInterrupted,
+    RunResumed,
+    RunStarted,
+    Subscriber,
+)
+from orchestrator.humans import ConsoleHuman, NoHuman, ScriptedHuman
+from orchestrator.loop import Conductor, Deps
+from orchestrator.models.factory import NO_MODEL_ADVICE, apply_overrides, create_client, pricing_for
+from orchestrator.models.managed import ManagedModel, Meter
+from orchestrator.models.scripted import ScriptedModel
+from orchestrator.state import FinalResult, RunConfig, RunState, TeamMember
+from orchestrator.store import RunStore, new_run_id
+from specialists.base import HumanChannel, Specialist, TeamEnv
+from specialists.models.protocol import Capabilities, ModelClient, ModelConfigError
+
+ORCHESTRATOR_ROLE = "orchestrator"
+
+
+def new_config(
+    task: str,
+    settings: Settings,
+    *,
+    source: str = "cli",
+    **extra: object,
+) -> RunConfig:
+    return RunConfig.model_validate(
+        {
+            "run_id": new_run_id(task),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "source": source,
+            "task": task,
+            "settings": settings,
+            **extra,
+        }
+    )
+
+
+@dataclass
+class Models:
+    """The clients a run uses, by role, and the scripted model behind them if any."""
+
+    by_role: dict[str, ManagedModel]
+    scripted: ScriptedModel | None
+
+    def for_role(self, role: str) -> ManagedModel | None:
+        return self.by_role.get(role)
+
+    async def close(self) -> None:
+        for model in self.by_role.values():
+            await model.close()
+
+
+def build_models(
+    config: RunConfig,
+    roles: Sequence[str],
+    bus: EventBus,
+    meter: Meter,
+    cursors: Mapping[str, int],
+    environ: Mapping[str, str],
+) -> Models:
+    settings = config.settings
+    if config.scripted is not None:
+        caps = apply_overrides(Capabilities(structured_output=True), config.scripted.capabilities)
+        scripted = ScriptedModel(config.scripted.script, capabilities=caps, cursors=cursors)
+        by_role = {
+            role: ManagedModel(
+                scripted,
+                role=role,
+                bus=bus,
+                meter=meter,
+                pricing=config.scripted.pricing,
+                base_delay=0.05,
+            )
+            for role in roles
+        }
+        return Models(by_role, scripted)
+    if settings.model_for(ORCHESTRATOR_ROLE) is None:
+        raise ModelConfigError(NO_MODEL_ADVICE)
+    by_role = {}
+    for role in roles:
+        spec = settings.model_for(role)
+        if spec is None:
+            continue
+        client: ModelClient = create_client(spec, environ)
+        by_role[role] = ManagedModel(
+            client,
+            role=role,
+            bus=bus,
+            meter=meter,
+            pricing=pricing_for(spec),
+            max_retries=spec.max_retries,
+        )
+    return Models(by_role, None)
+
+
+def build_human(config: RunConfig, cursor: int, interactive: bool) -> HumanChannel:
+    if config.human.mode == "scripted":
+        return ScriptedHuman(list(config.human.replies), cursor)
+    if config.human.mode == "console" or interactive:
+        return ConsoleHuman()
+    return NoHuman()
+
+
+def start(config: RunConfig, runs_dir: Path | None = None) -> RunStore:
+    """Create the run directory for `config`; run it with `execute`."""
+    return RunStore.create(runs_dir or config.settings.runs_dir, config)
+
+
+async def execute(
+    store: RunStore,
+    *,
+    subscribers: Sequence[Subscriber] = (),
+    interactive: bool = False,
+    environ: Mapping[str, str] | None = None,
+    sites_running: bool = False,
+) -> FinalResult:
+    """Run (or resume, if it has a checkpoint) the run in `store` to its end.
+
+    Cancellation (Ctrl-C, a timeout around this call) propagates after an interrupt
+    event is logged; the last checkpoint stays on disk for `orchestrator resume`.
+    The run's sites are served for its duration unless the caller already serves them.
+    """
+    config = store.load_config()
+    folders = {name: (Path(site.path), site.port) for name, site in config.sites.items()}
+    with sites.serve({} if sites_running else folders):
+        return await _execute(store, config, subscribers, interactive, environ)
+
+
+async def _execute(
+    store: RunStore,
+    config: RunConfig,
+    subscribers: Sequence[Subscriber],
+    interactive: bool,
+    environ: Mapping[str, str] | None,
+) -> FinalResult:
+    env = os.environ if environ is None else environ
+    resumed = store.has_checkpoint()
+    state = store.load_checkpoint() if resumed else _fresh_state(config)
+    if state.result is not None:
+        return state.result
+    bus = EventBus(config.run_id, next_seq=store.last_seq() + 1, round=state.rounds)
+    bus.subscribe(store.append_event)
+    for subscriber in subscribers:
+        bus.subscribe(subscriber)
+    names = config.settings.team
+    models = build_models(
+        config, [ORCHESTRATOR_ROLE, *names], bus, state.meter, state.model_cursors, env
+    )
+    human = build_human(config, state.human_cursor, interactive)
+    approvals = Approvals(
+        config.settings.approvals, bus, rules=config.approval_rules, interactive=interactive
+    )
+    team: dict[str, Specialist] = {}
+    try:
+        team = team_registry.build(
+            names,
+            lambda name: TeamEnv(
+                name=name,
+                workspace=store.workspace,
+                model=models.for_role(name),
+                human=human,
+                settings=config.settings.specialists.get(name, {}),
+            ),
+        )
+        if not state.team:
+            state.team = [TeamMember(name=n, description=s.description) for n, s in team.items()]
+
+        def save(current: RunState) -> None:
+            if models.scripted is not None:
+                current.model_cursors = models.scripted.cursors()
+            if isinstance(human, ScriptedHuman):
+                current.human_cursor = human.cursor
+            store.save_checkpoint(current)
+            bus.emit(CheckpointSaved())
+
+        if resumed:
+            bus.emit(RunResumed(from_round=state.rounds))
+        else:
+            bus.emit(
+                RunStarted(
+                    task=config.task,
+                    team=names,
+                    limits=config.settings.limits.model_dump(),
+                )
+            )
+        orchestrator_model = models.for_role(ORCHESTRATOR_ROLE)
+        assert orchestrator_model is not None
+        deps = Deps(
+            model=orchestrator_model,
+            team=team,
+            bus=bus,
+            settings=config.settings,
+            workspace=store.workspace,
+            approve=approvals,
+            save=save,
+        )
+        result = await Conductor(state, deps).run()
+        store.save_result(result)
+        return result
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        bus.emit(RunInterrupted(reason="cancelled; resume with `orchestrator resume`"))
+        raise
+    finally:
+        await _close_all(team.values())
+        await models.close()
+        store.close()
+
+
+def _fresh_state(config: RunConfig) -> RunState:
+    return RunState(run_id=config.run_id, task=config.task, team=[])
+
+
+async def _close_all(specialists: Iterable[Specialist]) -> None:
+    for specialist in specialists:
+        try:
+            await specialist.close()
+        except Exception as exc:  # closing must not mask the run's own outcome
+            print(f"orchestrator: closing {specialist.name} failed: {exc!r}", file=sys.stderr)

@@ -1,0 +1,62 @@
+"""Local folders served over HTTP on 127.0.0.1, for scenarios and tests.
+
+A scenario names its sites; each is served on a free port (or, on resume, the port it
+had before, so URLs already in the transcript keep working).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Iterator, Mapping
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import OrchestratorError
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+class Site:
+    def __init__(self, root: Path, port: int = 0) -> None:
+        if not root.is_dir():
+            raise OrchestratorError(f"site folder {root} does not exist")
+        handler = functools.partial(_QuietHandler, directory=str(root))
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError as exc:
+            raise OrchestratorError(f"cannot serve {root} on 127.0.0.1:{port}: {exc}") from exc
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def serve(folders: Mapping[str, tuple[Path, int]]) -> Iterator[dict[str, Site]]:
+    """Serve each named folder on its port (0: any free port) for the duration."""
+    sites: dict[str, Site] = {}
+    try:
+        for name, (root, port) in folders.items():
+            sites[name] = Site(root, port)
+        yield sites
+    finally:
+        for site in sites.values():
+            site.close()

@@ -1,0 +1,141 @@
+"""What a run persists: its config, its checkpointed state, and its result.
+
+Checkpoints are written after every round and are all `orchestrator resume` needs.
+
+Schema versions (bump `SCHEMA_VERSION` and add a line when a persisted field changes):
+  1: first version.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledgers import Entry, FinalStatus, ProgressLedger, Spent, StallState, StopReason, TaskLedger
+from orchestrator.config import ScriptedModelConfig, Settings
+from orchestrator.models.managed import Meter, RoleUsage
+
+SCHEMA_VERSION = 1
+
+
+class HumanConfig(BaseModel):
+    """Who answers the `user` specialist: a terminal, a script, or nobody."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["console", "scripted", "none"] = "none"
+    replies: list[str] = Field(default_factory=list)
+
+
+class ApprovalRule(BaseModel):
+    """A scripted approval decision: `action` is a glob over the action name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: str
+    approve: bool
+
+
+class SiteConfig(BaseModel):
+    """A local folder served on 127.0.0.1 for the run (same port again on resume)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    port: int
+
+
+class RunConfig(BaseModel):
+    """Everything needed to start, or restart, a run. Written once, as config.json."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created: str
+    source: str = Field(description="'cli' or 'scenario:<path>'.")
+    task: str
+    settings: Settings
+    scripted: ScriptedModelConfig | None = None
+    human: HumanConfig = Field(default_factory=HumanConfig)
+    approval_rules: list[ApprovalRule] = Field(default_factory=list)
+    sites: dict[str, SiteConfig] = Field(default_factory=dict)
+
+
+class Phase(StrEnum):
+    PLANNING = "planning"
+    ROUNDS = "rounds"
+    FINISHING = "finishing"
+    DONE = "done"
+
+
+class TeamMember(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str
+
+
+class Stop(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reason: StopReason
+    detail: str
+
+
+class FinalResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    task: str
+    status: FinalStatus
+    answer: str
+    evidence: list[str]
+    stop_reason: StopReason
+    stop_detail: str
+    rounds: int
+    stalls: int
+    replans: int
+    tokens: int
+    cost_usd: float
+    seconds: float
+    usage: dict[str, RoleUsage]
+
+
+class RunState(BaseModel):
+    """The checkpoint: the ledgers, the transcript and every counter."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    task: str
+    team: list[TeamMember]
+    phase: Phase = Phase.PLANNING
+    ledger: TaskLedger | None = None
+    last_progress: ProgressLedger | None = None
+    transcript: list[Entry] = Field(default_factory=list)
+    stall: StallState = Field(default_factory=StallState)
+    stalls_total: int = 0
+    rounds: int = 0
+    replans: int = 0
+    seconds: float = 0.0
+    meter: Meter = Field(default_factory=Meter)
+    model_cursors: dict[str, int] = Field(default_factory=dict)
+    human_cursor: int = 0
+    stop: Stop | None = None
+    result: FinalResult | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def spent(self) -> Spent:
+        return Spent(
+            rounds=self.rounds,
+            replans=self.replans,
+            seconds=self.seconds,
+            tokens=self.meter.tokens,
+            cost_usd=self.meter.cost_usd,
+        )
+
+    def team_names(self) -> list[str]:
+        return [m.name for m in self.team]

@@ -1,0 +1,56 @@
+"""Assembling the team from the `orchestrator.specialists` entry-point group.
+
+A third-party package adds a specialist by declaring, in its pyproject.toml:
+
+    [project.entry-points."orchestrator.specialists"]
+    my_specialist = "my_package.module:create"   # create(env: TeamEnv) -> Specialist
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import entry_points
+
+from orchestrator.errors import OrchestratorError
+from specialists.base import Specialist, SpecialistFactory, TeamEnv
+
+GROUP = "orchestrator.specialists"
+
+# Our own specialists, also registered as entry points; listed here so a source checkout
+# that was never pip-installed still has them.
+BUILTIN = {"user": "specialists.user:create"}
+
+
+def _load(target: str) -> SpecialistFactory:
+    module, _, attr = target.partition(":")
+    factory: SpecialistFactory = getattr(importlib.import_module(module), attr)
+    return factory
+
+
+def available() -> dict[str, Callable[[], SpecialistFactory]]:
+    """Specialist names → loaders (imported lazily: a browser specialist is heavy)."""
+    found: dict[str, Callable[[], SpecialistFactory]] = {
+        name: (lambda t=target: _load(t)) for name, target in BUILTIN.items()
+    }
+    for ep in entry_points(group=GROUP):
+        found[ep.name] = ep.load
+    return found
+
+
+def build(names: Sequence[str], env_for: Callable[[str], TeamEnv]) -> dict[str, Specialist]:
+    registry = available()
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise OrchestratorError(
+            f"unknown specialist(s): {', '.join(unknown)}; available: {', '.join(sorted(registry))}"
+        )
+    team: dict[str, Specialist] = {}
+    for name in names:
+        specialist = registry[name]()(env_for(name))
+        team[name] = specialist
+    return team
+
+
+def describe(team: Mapping[str, Specialist]) -> list[tuple[str, str]]:
+    return [(name, s.description) for name, s in team.items()]
