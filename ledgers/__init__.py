@@ -3,8 +3,8 @@
 Nothing here does I/O or talks to a model, so everything here is cheap to test exhaustively.
 """
 
-from ledgers.final import FinalDraft, decide_status
 from ledgers.budget import FinalStatus, Limits, Spent, StopReason, exceeded
+from ledgers.final import FinalDraft, decide_status
 from ledgers.progress_ledger import Choice, Judgement, ProgressLedger
 from ledgers.stall import StallRules, StallState, StallVerdict, Turn
 from ledgers.task_ledger import Facts, Plan, PlanStep, Revision, TaskLedger

@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledgers import Limits, StallRules, Window
-from orchestrator.models.spec import CapabilityOverrides, ModelSpec, Pricing
 from orchestrator.models.scripted import ScriptedReply
+from orchestrator.models.spec import CapabilityOverrides, ModelSpec, Pricing
 
 ApprovalMode = Literal["never", "risky", "always"]
 DEFAULT_TEAM = ["user"]

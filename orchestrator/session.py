@@ -18,6 +18,7 @@ from orchestrator import sites
 from orchestrator import team as team_registry
 from orchestrator.approvals import Approvals
 from orchestrator.config import Settings
+from orchestrator.errors import OrchestratorError
 from orchestrator.events import (
     CheckpointSaved,
     EventBus,
@@ -114,6 +115,26 @@ def build_models(
             max_retries=spec.max_retries,
         )
     return Models(by_role, None)
+
+
+def preflight(config: RunConfig, environ: Mapping[str, str]) -> None:
+    """Fail before a run directory exists if the team or the models can't be had."""
+    from orchestrator.models.providers import resolve_provider
+
+    known = team_registry.available()
+    unknown = [n for n in config.settings.team if n not in known]
+    if unknown:
+        raise OrchestratorError(
+            f"unknown specialist(s): {', '.join(unknown)}; available: {', '.join(sorted(known))}"
+        )
+    if config.scripted is not None:
+        return
+    if config.settings.model_for(ORCHESTRATOR_ROLE) is None:
+        raise ModelConfigError(NO_MODEL_ADVICE)
+    for role in (ORCHESTRATOR_ROLE, *config.settings.team):
+        spec = config.settings.model_for(role)
+        if spec is not None:
+            resolve_provider(spec, environ)
 
 
 def build_human(config: RunConfig, cursor: int, interactive: bool) -> HumanChannel:

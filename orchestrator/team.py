@@ -8,6 +8,7 @@ A third-party package adds a specialist by declaring, in its pyproject.toml:
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
@@ -31,7 +32,7 @@ def _load(target: str) -> SpecialistFactory:
 def available() -> dict[str, Callable[[], SpecialistFactory]]:
     """Specialist names → loaders (imported lazily: a browser specialist is heavy)."""
     found: dict[str, Callable[[], SpecialistFactory]] = {
-        name: (lambda t=target: _load(t)) for name, target in BUILTIN.items()
+        name: functools.partial(_load, target) for name, target in BUILTIN.items()
     }
     for ep in entry_points(group=GROUP):
         found[ep.name] = ep.load

@@ -97,7 +97,7 @@ class ManagedModel:
 
     def _wait_for(self, error: ModelError, attempt: int) -> float:
         if isinstance(error, RateLimited) and error.retry_after is not None:
-            return min(error.retry_after, MAX_RETRY_AFTER)
+            return float(min(error.retry_after, MAX_RETRY_AFTER))
         backoff = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
         return backoff * (0.5 + random.random() / 2)
 

@@ -1,0 +1,310 @@
+"""The `orchestrator` command line. Each command is a thin shell over a module."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator import session
+from orchestrator.config import Settings, load_settings
+from orchestrator.errors import OrchestratorError
+from orchestrator.events import Subscriber
+from orchestrator.live import LiveView
+from orchestrator.scenarios.runner import Outcome
+from orchestrator.state import FinalResult, HumanConfig
+from orchestrator.store import RunStore, list_runs
+from specialists.models.protocol import ModelError
+
+app = typer.Typer(
+    help=(
+        "Solve open-ended tasks with a team of AI specialists, directed by an orchestrator "
+        "that keeps a task ledger (facts and plan) and a progress ledger (who acts next).\n\n"
+        "Try the offline demo first:  orchestrator scenario run scenarios/demo.yaml --watch"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+scenario_app = typer.Typer(
+    help="Run scenario files: scripted or real runs with expectations.", no_args_is_help=True
+)
+app.add_typer(scenario_app, name="scenario")
+
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $ORCHESTRATOR_CONFIG, ./orchestrator.yaml, ~/.config/orchestrator/config.yaml).",
+    ),
+]
+RunsDirOpt = Annotated[
+    Path | None,
+    typer.Option("--runs-dir", help="Where run directories go (default: from config, ./runs)."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final answer.")]
+JsonLogsOpt = Annotated[
+    bool, typer.Option("--log-json", help="Also write every event as a JSON log line to stderr.")
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _subscribers(quiet: bool, log_json: bool) -> list[Subscriber]:
+    subs: list[Subscriber] = []
+    if not quiet:
+        subs.append(LiveView(console))
+    if log_json:
+        from orchestrator import logs
+
+        logs.configure()
+        subs.append(logs.EventLogger())
+    return subs
+
+
+def _print_result(result: FinalResult, store: RunStore, quiet: bool) -> None:
+    if quiet:
+        console.print(result.answer, highlight=False)
+    console.print(f"[dim]run directory: {store.root}[/]", highlight=False)
+
+
+def _execute(store: RunStore, subscribers: Sequence[Subscriber], interactive: bool) -> FinalResult:
+    try:
+        return asyncio.run(session.execute(store, subscribers=subscribers, interactive=interactive))
+    except KeyboardInterrupt:
+        errors.print(
+            f"\n[yellow]Interrupted.[/] Nothing is lost; continue with:\n  orchestrator resume {store.root}"
+        )
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="What you want done, in plain words.")],
+    config: ConfigOpt = None,
+    team: Annotated[
+        str | None, typer.Option(help="Comma-separated team, e.g. 'user'. Default: from config.")
+    ] = None,
+    max_rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="Wall-clock limit for the run.")] = None,
+    runs_dir: RunsDirOpt = None,
+    quiet: QuietOpt = False,
+    log_json: JsonLogsOpt = False,
+) -> None:
+    """Run TASK with the model(s) from your config; the person at the terminal can be asked questions."""
+    try:
+        settings, _ = load_settings(config, os.environ)
+        settings = _override(settings, team, max_rounds, max_seconds, runs_dir)
+        run_config = session.new_config(task, settings, human=HumanConfig(mode="console"))
+        session.preflight(run_config, os.environ)
+        store = session.start(run_config)
+    except (OrchestratorError, ModelError) as exc:
+        _fail(str(exc))
+    result = _execute(store, _subscribers(quiet, log_json), interactive=True)
+    _print_result(result, store, quiet)
+
+
+def _override(
+    settings: Settings,
+    team: str | None,
+    max_rounds: int | None,
+    max_seconds: float | None,
+    runs_dir: Path | None,
+) -> Settings:
+    limits = settings.limits.model_copy(
+        update={
+            k: v
+            for k, v in (("max_rounds", max_rounds), ("max_seconds", max_seconds))
+            if v is not None
+        }
+    )
+    update: dict[str, object] = {"limits": limits}
+    if team:
+        update["team"] = [t.strip() for t in team.split(",") if t.strip()]
+    if runs_dir is not None:
+        update["runs_dir"] = runs_dir
+    return Settings.model_validate({**settings.model_dump(), **update})
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")],
+    quiet: QuietOpt = False,
+    log_json: JsonLogsOpt = False,
+) -> None:
+    """Continue a run stopped by Ctrl-C, a crash or kill -9, from its last completed round."""
+    try:
+        store = RunStore.open(run_dir)
+        if (done := store.load_result()) is not None:
+            console.print(f"This run already finished ({done.status.value}): {done.answer}")
+            return
+    except OrchestratorError as exc:
+        _fail(str(exc))
+    result = _execute(store, _subscribers(quiet, log_json), interactive=sys.stdin.isatty())
+    _print_result(result, store, quiet)
+
+
+@app.command("runs")
+def list_runs_command(
+    runs_dir: RunsDirOpt = None,
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20,
+) -> None:
+    """List recent runs, newest first."""
+    root = runs_dir or _runs_dir(config)
+    table = Table(
+        "run", "status", "stop", "rounds", "tokens", "cost", "task", title=f"Runs in {root}"
+    )
+    for path in list_runs(root)[:limit]:
+        table.add_row(*_run_row(path))
+    console.print(table)
+
+
+def _runs_dir(config: Path | None) -> Path:
+    try:
+        return load_settings(config, os.environ)[0].runs_dir
+    except OrchestratorError as exc:
+        _fail(str(exc))
+
+
+def _run_row(path: Path) -> list[str]:
+    store = RunStore(path)
+    try:
+        cfg = store.load_config()
+        result = store.load_result()
+    except OrchestratorError as exc:
+        return [path.name, "[red]unreadable[/]", str(exc)[:40], "", "", "", ""]
+    task = cfg.task if len(cfg.task) <= 60 else cfg.task[:59] + "…"
+    if result is None:
+        state = "running/interrupted" if store.has_checkpoint() else "not started"
+        return [path.name, f"[yellow]{state}[/]", "", "", "", "", task]
+    return [
+        path.name,
+        result.status.value,
+        result.stop_reason.value,
+        str(result.rounds),
+        f"{result.tokens:,}",
+        f"${result.cost_usd:.4f}",
+        task,
+    ]
+
+
+@app.command()
+def show(run_dir: Annotated[Path, typer.Argument(help="The run directory to show.")]) -> None:
+    """Print a readable transcript of a run: facts, plans, every round, the final answer."""
+    try:
+        store = RunStore.open(run_dir)
+        store.load_config()
+    except OrchestratorError as exc:
+        _fail(str(exc))
+    view = LiveView(console, reply_chars=4000)
+    for event in store.events():
+        view(event)
+    if store.load_result() is None:
+        console.print(
+            f"[yellow]This run has not finished.[/] Continue it with: orchestrator resume {run_dir}"
+        )
+
+
+@scenario_app.command("run")
+def scenario_run(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")],
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run directories go.")] = Path(
+        "runs/scenarios"
+    ),
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write a JUnit XML report here.")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Show each run live as it happens.")
+    ] = False,
+) -> None:
+    """Run scenarios headless, print a summary, and exit non-zero if any fails."""
+    from orchestrator.scenarios import junit as junit_report
+    from orchestrator.scenarios.runner import expand, run_many
+
+    files = expand(paths)
+    if not files:
+        _fail("no scenario files found in " + ", ".join(map(str, paths)))
+
+    def subscribers() -> list[Subscriber]:
+        return [LiveView(console)] if watch else []
+
+    def progress(outcome: Outcome) -> None:
+        mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"
+        console.print(
+            f"{mark} {outcome.name} [dim]({outcome.path}, {outcome.seconds:.1f}s)[/]",
+            highlight=False,
+        )
+        for failure in outcome.failures:
+            console.print(f"     [red]- {failure}[/]", highlight=False)
+
+    try:
+        outcomes = asyncio.run(run_many(files, runs_dir, subscribers=subscribers, on_done=progress))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    _summary(outcomes)
+    if junit is not None:
+        junit_report.write(outcomes, junit)
+        console.print(f"[dim]JUnit report: {junit}[/]")
+    if not all(o.passed for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _summary(outcomes: Sequence[Outcome]) -> None:
+    table = Table(
+        "scenario",
+        "result",
+        "status",
+        "stop",
+        "rounds",
+        "stalls",
+        "replans",
+        "tokens",
+        "time",
+        title="Scenarios",
+    )
+    for o in outcomes:
+        r = o.result
+        table.add_row(
+            o.name,
+            "[green]pass[/]" if o.passed else "[red]fail[/]",
+            r.status.value if r else "-",
+            r.stop_reason.value if r else "-",
+            str(r.rounds) if r else "-",
+            str(r.stalls) if r else "-",
+            str(r.replans) if r else "-",
+            f"{r.tokens:,}" if r else "-",
+            f"{o.seconds:.1f}s",
+        )
+    console.print(table)
+    passed = sum(1 for o in outcomes if o.passed)
+    console.print(f"{passed} passed, {len(outcomes) - passed} failed")
+
+
+@app.command()
+def doctor(config: ConfigOpt = None) -> None:
+    """Check the config, model connectivity (one tiny call), the browser and the sandbox."""
+    from orchestrator.doctor import run_checks
+
+    ok = asyncio.run(run_checks(config, os.environ, console))
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,176 @@
+"""`orchestrator doctor`: is this machine ready to run tasks? Each check says what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from orchestrator.config import Settings, load_settings
+from orchestrator.errors import OrchestratorError
+from orchestrator.models.factory import NO_MODEL_ADVICE, create_client
+from orchestrator.models.spec import ModelSpec
+from orchestrator.session import ORCHESTRATOR_ROLE
+from specialists.models.protocol import Message, ModelError, ModelRequest
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+MARK = {OK: "[green]✓[/]", WARN: "[yellow]![/]", FAIL: "[red]✗[/]"}
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    outcome: str
+    detail: str
+
+
+async def check_model(role: str, spec: ModelSpec, environ: Mapping[str, str]) -> Check:
+    name = f"model ({role})"
+    try:
+        client = create_client(spec, environ)
+    except ModelError as exc:
+        return Check(name, FAIL, str(exc))
+    request = ModelRequest(
+        purpose="doctor",
+        messages=(Message.user("Reply with the single word OK."),),
+        max_output_tokens=16,
+    )
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(spec.timeout):
+            response = await client.complete(request)
+    except (ModelError, TimeoutError) as exc:
+        return Check(name, FAIL, f"{spec.model}: {exc or 'timed out'}")
+    finally:
+        await client.close()
+    took = time.monotonic() - started
+    caps = client.capabilities
+    flags = ", ".join(
+        k for k in ("vision", "tools", "structured_output", "json_mode") if getattr(caps, k)
+    )
+    return Check(
+        name,
+        OK,
+        f"{spec.model} answered in {took:.2f}s ({response.usage.total_tokens} tokens); can: {flags}",
+    )
+
+
+def find_browser(settings: Settings) -> tuple[str | None, str]:
+    """The Chromium to use and where it was found: configured, Playwright's, or the system's."""
+    configured = settings.specialists.get("web_surfer", {}).get("executable_path")
+    if configured:
+        return (
+            (str(configured), "configured")
+            if Path(configured).is_file()
+            else (None, f"configured {configured} does not exist")
+        )
+    try:
+        from playwright._impl._driver import compute_driver_executable  # noqa: F401
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            managed = p.chromium.executable_path
+        if managed and Path(managed).is_file():
+            return managed, "installed by playwright"
+    except Exception:  # playwright present but its browser not installed
+        pass
+    for name in SYSTEM_BROWSERS:
+        if found := shutil.which(name):
+            return found, "system"
+    return None, "none found"
+
+
+def check_browser(settings: Settings) -> Check:
+    path, origin = find_browser(settings)
+    if path is None:
+        return Check(
+            "browser",
+            WARN,
+            "no Chromium found: `playwright install chromium`, or `apt-get install chromium`, "
+            "or set specialists.web_surfer.executable_path",
+        )
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20)
+        version = out.stdout.strip() or out.stderr.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("browser", FAIL, f"{path} ({origin}) does not run: {exc}")
+    return Check("browser", OK, f"{version} at {path} ({origin})")
+
+
+def check_sandbox() -> Check:
+    bwrap = shutil.which("bwrap")
+    if bwrap:
+        probe = subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        if probe.returncode == 0:
+            return Check(
+                "sandbox", OK, f"bubblewrap works ({bwrap}): code runs isolated, without network"
+            )
+        return Check(
+            "sandbox", WARN, f"bubblewrap is installed but failed: {probe.stderr.strip()[:200]}"
+        )
+    return Check(
+        "sandbox",
+        WARN,
+        "bubblewrap not found (`apt-get install bubblewrap`): code would run with rlimits only",
+    )
+
+
+def check_docker() -> Check:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        version = client.version().get("Version", "?")
+        client.close()
+    except Exception as exc:
+        return Check("docker", WARN, f"no Docker engine reachable ({type(exc).__name__}); optional")
+    return Check("docker", OK, f"Docker engine {version}")
+
+
+async def run_checks(config: Path | None, environ: Mapping[str, str], console: Console) -> bool:
+    checks: list[Check] = []
+    try:
+        settings, path = load_settings(config, environ)
+        checks.append(
+            Check(
+                "config",
+                OK,
+                str(path) if path else "no config file; using defaults and environment",
+            )
+        )
+    except OrchestratorError as exc:
+        checks.append(Check("config", FAIL, str(exc)))
+        settings = None
+    if settings is not None:
+        specs = {role: settings.model_for(role) for role in (ORCHESTRATOR_ROLE, *settings.team)}
+        if specs[ORCHESTRATOR_ROLE] is None:
+            checks.append(Check("model", FAIL, NO_MODEL_ADVICE))
+        else:
+            seen: set[str] = set()
+            for role, spec in specs.items():
+                if spec is not None and spec.model_dump_json() not in seen:
+                    seen.add(spec.model_dump_json())
+                    checks.append(await check_model(role, spec, environ))
+        checks.append(await asyncio.to_thread(check_browser, settings))
+    checks.append(await asyncio.to_thread(check_sandbox))
+    checks.append(await asyncio.to_thread(check_docker))
+    table = Table("", "check", "result", title="orchestrator doctor", show_lines=False)
+    for check in checks:
+        table.add_row(MARK[check.outcome], check.name, escape(check.detail))
+    console.print(table)
+    return all(c.outcome != FAIL for c in checks)
