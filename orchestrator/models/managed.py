@@ -97,8 +97,8 @@ class ManagedModel:
 
     def _wait_for(self, error: ModelError, attempt: int) -> float:
         if isinstance(error, RateLimited) and error.retry_after is not None:
-            return float(min(error.retry_after, MAX_RETRY_AFTER))
-        backoff = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
+            return min(error.retry_after, MAX_RETRY_AFTER)
+        backoff = min(self._max_delay, self._base_delay * 2.0 ** (attempt - 1))
         return backoff * (0.5 + random.random() / 2)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
