@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up this checkout on a Debian machine: system packages, a .venv, the project.
+#   scripts/setup.sh          what running the orchestrator needs
+#   scripts/setup.sh --dev    also what the test suite needs (test tools, browsers, samples)
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[[ "${1:-}" == "--dev" ]] && dev=1
+
+# System packages. Runtime: Python with venv. Tests: none beyond Python yet; browser,
+# sandbox and sample-file packages are added here as the specialists that need them land.
+apt_runtime=(python3 python3-venv python3-pip)
+apt_dev=()
+
+missing=()
+for pkg in "${apt_runtime[@]}" $([[ $dev == 1 ]] && echo "${apt_dev[@]}"); do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})) && command -v apt-get >/dev/null; then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: Python 3.11 or newer is needed; found $("$python" --version 2>&1)" >&2
+  exit 1
+fi
+[[ -x .venv/bin/python ]] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+extras=""
+[[ $dev == 1 ]] && extras="[dev]"
+.venv/bin/python -m pip install -q -e ".${extras}"
+echo "setup: ready (.venv)"
