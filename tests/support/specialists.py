@@ -1,0 +1,61 @@
+"""Small real specialists for loop tests, registered through `orchestrator.team.BUILTIN`."""
+
+from __future__ import annotations
+
+from specialists.base import Reply, Specialist, StepContext, TeamEnv
+
+
+class Flaky:
+    """Raises on its first step (a bug inside a specialist), answers after that."""
+
+    name = "flaky"
+    description = "A specialist that fails once, then works."
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.resets = 0
+        self.closed = False
+
+    async def step(self, instruction: str, context: StepContext) -> Reply:
+        self.steps += 1
+        if self.steps == 1:
+            raise RuntimeError("boom: the specialist has a bug")
+        return Reply(f"done: {instruction}")
+
+    async def reset(self) -> None:
+        self.resets += 1
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class Echo:
+    """Always returns the same reply: an identical observation every time."""
+
+    name = "echo"
+    description = "Replies with the same text whatever it is asked."
+
+    def __init__(self) -> None:
+        self.resets = 0
+
+    async def step(self, instruction: str, context: StepContext) -> Reply:
+        return Reply("the same reply")
+
+    async def reset(self) -> None:
+        self.resets += 1
+
+    async def close(self) -> None:
+        return None
+
+
+INSTANCES: dict[str, Specialist] = {}
+
+
+def create_flaky(env: TeamEnv) -> Specialist:
+    INSTANCES["flaky"] = specialist = Flaky()
+    return specialist
+
+
+def create_echo(env: TeamEnv) -> Specialist:
+    INSTANCES["echo"] = specialist = Echo()
+    return specialist
