@@ -14,17 +14,17 @@ class Facts(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    given: list[str] = Field(
-        default_factory=list, description="Facts stated in the request or already verified."
+    given: tuple[str, ...] = Field(
+        default_factory=tuple, description="Facts stated in the request or already verified."
     )
-    to_look_up: list[str] = Field(
-        default_factory=list, description="Facts that must be looked up (web, files)."
+    to_look_up: tuple[str, ...] = Field(
+        default_factory=tuple, description="Facts that must be looked up (web, files)."
     )
-    to_derive: list[str] = Field(
-        default_factory=list, description="Facts to derive by reasoning or computation."
+    to_derive: tuple[str, ...] = Field(
+        default_factory=tuple, description="Facts to derive by reasoning or computation."
     )
-    guesses: list[str] = Field(
-        default_factory=list, description="Educated guesses, clearly marked as such."
+    guesses: tuple[str, ...] = Field(
+        default_factory=tuple, description="Educated guesses, clearly marked as such."
     )
 
     def render(self) -> str:
@@ -50,7 +50,7 @@ class PlanStep(BaseModel):
 class Plan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    steps: list[PlanStep] = Field(min_length=1, description="The steps, in order.")
+    steps: tuple[PlanStep, ...] = Field(min_length=1, description="The steps, in order.")
 
     def owners(self) -> set[str]:
         return {step.owner for step in self.steps}

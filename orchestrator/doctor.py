@@ -74,7 +74,6 @@ def find_browser(settings: Settings) -> tuple[str | None, str]:
             else (None, f"configured {configured} does not exist")
         )
     try:
-        from playwright._impl._driver import compute_driver_executable  # noqa: F401
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
