@@ -8,7 +8,6 @@ means no.
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from typing import Literal
 
 from orchestrator.events import ApprovalDecided, ApprovalRequested, EventBus
 from orchestrator.state import ApprovalRule
+from orchestrator.terminal import read_line
 from specialists.base import ApprovalRequest
 
 Mode = Literal["never", "risky", "always"]
@@ -65,9 +65,8 @@ class Approvals:
             if fnmatch.fnmatchcase(request.action, rule.action):
                 return rule.approve, "scenario"
         if self._interactive and sys.stdin.isatty():
-            answer = await asyncio.to_thread(
-                input,
-                f"\nApprove {request.specialist}: {request.action}?\n  {request.detail}\n[y/N] ",
+            answer = await read_line(
+                f"\nApprove {request.specialist}: {request.action}?\n  {request.detail}\n[y/N] "
             )
-            return answer.strip().lower() in ("y", "yes"), "human"
+            return (answer or "").strip().lower() in ("y", "yes"), "human"
         return False, "nobody"

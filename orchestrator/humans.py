@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from rich.console import Console
+
+from orchestrator.terminal import read_line
 
 
 class NoHuman:
@@ -44,8 +45,4 @@ class ConsoleHuman:
             return None
         self._console.print(f"\n[bold magenta]The team asks you:[/] {question}")
         self._console.print("[dim](press Enter on an empty line to decline)[/]")
-        try:
-            answer = await asyncio.to_thread(input, "> ")
-        except EOFError:
-            return None
-        return answer or None
+        return await read_line("> ") or None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,7 +70,7 @@ class Deps:
     settings: Settings
     workspace: Path
     approve: Approve
-    save: Callable[[RunState], None]  # writes the checkpoint (and whatever else must persist)
+    save: Callable[[RunState], Awaitable[None]]  # writes the checkpoint
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -113,7 +113,7 @@ class Conductor:
         if self.state.phase is Phase.PLANNING:
             await self._make_plan()
             self.state.phase = Phase.ROUNDS
-            self._save()
+            await self._save()
         while True:
             self._tick()
             if hit := exceeded(self._limits, self.state.spent()):
@@ -122,7 +122,7 @@ class Conductor:
             self.deps.bus.round = self.state.rounds
             self.deps.bus.emit(RoundStarted())
             stop = await self._round()
-            self._save()
+            await self._save()
             if stop is not None:
                 return stop
 
@@ -289,7 +289,7 @@ class Conductor:
         state = self.state
         state.stop = stop
         state.phase = Phase.FINISHING
-        self._save()
+        await self._save()
         draft: FinalDraft | None = None
         note = _stop_note(stop)
         if state.ledger is not None:
@@ -332,7 +332,7 @@ class Conductor:
         )
         state.result = result
         state.phase = Phase.DONE
-        self._save()
+        await self._save()
         self.deps.bus.emit(
             RunFinished(
                 status=status,
@@ -415,9 +415,9 @@ class Conductor:
     def _tick(self) -> None:
         self.state.seconds = self._seconds_before + (self.deps.clock() - self._started)
 
-    def _save(self) -> None:
+    async def _save(self) -> None:
         self._tick()
-        self.deps.save(self.state)
+        await self.deps.save(self.state)
 
 
 def _no_plan() -> Plan:

@@ -209,12 +209,13 @@ async def _execute(
         if not state.team:
             state.team = [TeamMember(name=n, description=s.description) for n, s in team.items()]
 
-        def save(current: RunState) -> None:
+        async def save(current: RunState) -> None:
             if models.scripted is not None:
                 current.model_cursors = models.scripted.cursors()
             if isinstance(human, ScriptedHuman):
                 current.human_cursor = human.cursor
-            store.save_checkpoint(current)
+            # Serialise now (a consistent snapshot), write and fsync off the event loop.
+            await asyncio.to_thread(store.write_checkpoint, current.model_dump_json(by_alias=True))
             bus.emit(CheckpointSaved())
 
         if resumed:

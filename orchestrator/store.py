@@ -122,7 +122,10 @@ class RunStore:
         return state
 
     def save_checkpoint(self, state: RunState) -> None:
-        write_atomic(self.root / CHECKPOINT, state.model_dump_json(by_alias=True))
+        self.write_checkpoint(state.model_dump_json(by_alias=True))
+
+    def write_checkpoint(self, serialised: str) -> None:
+        write_atomic(self.root / CHECKPOINT, serialised)
 
     def load_result(self) -> FinalResult | None:
         if not (self.root / RESULT).is_file():
