@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +157,72 @@ def test_doctor_reports_an_unreachable_model(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "compatible:fake-model" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def _read_until(fd: int, needle: str, deadline: float) -> str:
+    seen = ""
+    while needle not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out waiting for {needle!r}; output so far:\n{seen}")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk.decode(errors="replace")
+    return seen
+
+
+def test_the_person_at_the_terminal_answers_the_teams_question(tmp_path: Path) -> None:
+    with FakeOpenAI() as server:
+        server.reply(
+            reply({"given": [], "to_look_up": ["the city"], "to_derive": [], "guesses": []}),
+            reply({"steps": [{"owner": "user", "action": "ask for the city"}]}),
+            reply(ledger(False, "Which city is the team in?")),
+            reply(ledger(True, "none")),
+            reply(
+                {
+                    "answer": "Europe/Berlin",
+                    "evidence": ["the person said Berlin"],
+                    "confidence": "certain",
+                }
+            ),
+        )
+        main, child = pty.openpty()
+        proc = subprocess.Popen(
+            [
+                CLI,
+                "run",
+                "Which time zone?",
+                "--config",
+                str(write_config(tmp_path, server.base_url)),
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ],
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            cwd=tmp_path,
+            env=clean_env(NO_COLOR="1", TERM="dumb"),
+        )
+        os.close(child)
+        try:
+            deadline = time.monotonic() + 60
+            _read_until(main, "The team asks you:", deadline)
+            os.write(main, b"Berlin, all of us\n")
+            output = _read_until(main, "run directory:", deadline)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            proc.kill()
+            proc.wait()
+            os.close(main)
+        fourth = server.requests[3].json
+    assert "Berlin, all of us" in json.dumps(
+        fourth["messages"]
+    )  # the answer reached the orchestrator
+    assert "Europe/Berlin" in output
+    assert "solved" in output
