@@ -308,3 +308,7 @@ def doctor(config: ConfigOpt = None) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

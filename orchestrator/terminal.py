@@ -1,31 +1,35 @@
 """Reading a line from the person at the terminal without blocking the event loop.
 
-A daemon thread does the blocking `input()`: if the run is cancelled (Ctrl-C) while a
-question is open, the thread is simply abandoned, instead of holding up interpreter exit
-the way a thread-pool worker stuck in `input()` would.
+The event loop watches stdin's file descriptor and reads it unbuffered, so a question left
+open when the run is cancelled (Ctrl-C) leaves nothing behind: no worker thread stuck in
+`input()` holding stdin's buffer lock, which would abort the interpreter at exit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
+import sys
 
 
 async def read_line(prompt: str) -> str | None:
-    """One line typed by the person, or None at end of input."""
+    """One line typed by the person (without the newline), or None at end of input."""
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    fd = sys.stdin.fileno()
     loop = asyncio.get_running_loop()
-    answer: asyncio.Future[str | None] = loop.create_future()
+    line: asyncio.Future[str | None] = loop.create_future()
+    received = bytearray()
 
-    def deliver(value: str | None) -> None:
-        if not answer.done():
-            answer.set_result(value)
+    def on_readable() -> None:
+        chunk = os.read(fd, 4096)
+        received.extend(chunk)
+        if (not chunk or b"\n" in received) and not line.done():
+            text = received.decode(errors="replace")
+            line.set_result(text.split("\n", 1)[0].rstrip("\r") if text else None)
 
-    def read() -> None:
-        try:
-            line: str | None = input(prompt)
-        except (EOFError, OSError):
-            line = None
-        loop.call_soon_threadsafe(deliver, line)
-
-    threading.Thread(target=read, name="terminal-input", daemon=True).start()
-    return await answer
+    loop.add_reader(fd, on_readable)
+    try:
+        return await line
+    finally:
+        loop.remove_reader(fd)

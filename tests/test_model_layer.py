@@ -250,7 +250,17 @@ def test_extract_json_finds_the_object_in_chatty_text() -> None:
     assert structured.extract_json('Sure! {"a": [1, 2]} hope that helps') == {"a": [1, 2]}
     assert structured.extract_json('```json\n{"a": 1}\n```') == {"a": 1}
     with pytest.raises(ValueError, match="no JSON"):
-        structured.extract_json("nothing here {")
+        structured.extract_json("nothing here")
+    with pytest.raises(ValueError, match=r"JSON is invalid: .* \(it looks cut off\)"):
+        structured.extract_json('{"a": {"b": 1}, "c": [1, 2')
+
+
+def test_a_truncated_object_is_not_mistaken_for_its_inner_object() -> None:
+    with pytest.raises(ValueError, match="JSON is invalid"):
+        structured.extract_json(
+            '{"request_satisfied": {"reason": "x", "answer": false}, "in_loop": {'
+        )
+    assert structured.extract_json('Use {name} like this: {"a": 1}') == {"a": 1}
 
 
 # --- managed calls: retries, metering, events -------------------------------------------

@@ -63,7 +63,11 @@ def strict_schema(schema_cls: type[BaseModel]) -> dict[str, Any]:
 
 
 def extract_json(text: str) -> Any:
-    """The first JSON value in `text`: the whole text, a ```json block, or the first object."""
+    """The first JSON value in `text`: the whole text, a ```json block, or the first object.
+
+    A candidate that fails to parse hides every `{` inside it, so a truncated object is
+    reported as broken JSON rather than mistaken for one of its inner objects.
+    """
     stripped = text.strip()
     try:
         return json.loads(stripped)
@@ -76,13 +80,24 @@ def extract_json(text: str) -> Any:
         except json.JSONDecodeError:
             pass
     decoder = json.JSONDecoder()
+    first_error: json.JSONDecodeError | None = None
+    resume_at = 0
     for match in re.finditer(r"[{\[]", text):
+        if match.start() < resume_at:
+            continue
         try:
             value, _ = decoder.raw_decode(text, match.start())
             return value
-        except json.JSONDecodeError:
-            continue
-    raise ValueError("the reply contains no JSON object")
+        except json.JSONDecodeError as err:
+            first_error = first_error or err
+            resume_at = max(err.pos, match.start() + 1)
+    if first_error is None:
+        raise ValueError("the reply contains no JSON object")
+    cut_off = first_error.pos >= len(text.rstrip()) - 1
+    raise ValueError(
+        f"the reply's JSON is invalid: {first_error.msg} at line {first_error.lineno} "
+        f"column {first_error.colno}" + (" (it looks cut off)" if cut_off else "")
+    )
 
 
 def describe(exc: Exception) -> str:
