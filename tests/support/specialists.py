@@ -59,3 +59,31 @@ def create_flaky(env: TeamEnv) -> Specialist:
 def create_echo(env: TeamEnv) -> Specialist:
     INSTANCES["echo"] = specialist = Echo()
     return specialist
+
+
+class Fetcher:
+    """Fetches the URL it is given over real HTTP and returns the body."""
+
+    name = "fetcher"
+    description = "Fetches a URL and returns its text."
+
+    async def step(self, instruction: str, context: StepContext) -> Reply:
+        import asyncio
+        import urllib.request
+
+        def get() -> str:
+            with urllib.request.urlopen(instruction.strip(), timeout=10) as response:
+                return str(response.read().decode())
+
+        body = await asyncio.to_thread(get)
+        return Reply(body, evidence={"url": instruction.strip()})
+
+    async def reset(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def create_fetcher(env: TeamEnv) -> Specialist:
+    return Fetcher()
