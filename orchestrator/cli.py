@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator import session
@@ -60,7 +61,7 @@ JsonLogsOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -87,7 +88,9 @@ def _execute(store: RunStore, subscribers: Sequence[Subscriber], interactive: bo
         return asyncio.run(session.execute(store, subscribers=subscribers, interactive=interactive))
     except KeyboardInterrupt:
         errors.print(
-            f"\n[yellow]Interrupted.[/] Nothing is lost; continue with:\n  orchestrator resume {store.root}"
+            "\n[yellow]Interrupted.[/] Nothing is lost; continue with:\n"
+            f"  orchestrator resume {escape(str(store.root))}",
+            soft_wrap=True,
         )
         raise typer.Exit(130) from None
 
@@ -166,12 +169,17 @@ def list_runs_command(
 ) -> None:
     """List recent runs, newest first."""
     root = runs_dir or _runs_dir(config)
-    table = Table(
-        "run", "status", "stop", "rounds", "tokens", "cost", "task", title=f"Runs in {root}"
-    )
-    for path in list_runs(root)[:limit]:
-        table.add_row(*_run_row(path))
-    console.print(table)
+    rows = [["run", "status", "stop", "rounds", "tokens", "cost", "task"]]
+    rows += [_run_row(path) for path in list_runs(root)[:limit]]
+    # Plain aligned columns: the run id (what `show` and `resume` take) is never cut; only
+    # the task gives way to the terminal's width.
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    console.print(f"Runs in {root}", style="bold", highlight=False, markup=False)
+    for row in rows:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        room = max(12, console.width - len(line) - 3)
+        task = row[6] if len(row[6]) <= room else row[6][: room - 1] + "…"
+        console.print(f"{line}  {task}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _runs_dir(config: Path | None) -> Path:
@@ -187,11 +195,11 @@ def _run_row(path: Path) -> list[str]:
         cfg = store.load_config()
         result = store.load_result()
     except OrchestratorError as exc:
-        return [path.name, "[red]unreadable[/]", str(exc)[:40], "", "", "", ""]
-    task = cfg.task if len(cfg.task) <= 60 else cfg.task[:59] + "…"
+        return [path.name, "unreadable", "-", "-", "-", "-", str(exc)]
+    task = " ".join(cfg.task.split())
     if result is None:
-        state = "running/interrupted" if store.has_checkpoint() else "not started"
-        return [path.name, f"[yellow]{state}[/]", "", "", "", "", task]
+        state = "interrupted" if store.has_checkpoint() else "not-started"
+        return [path.name, state, "-", "-", "-", "-", task]
     return [
         path.name,
         result.status.value,
@@ -251,7 +259,7 @@ def scenario_run(
             highlight=False,
         )
         for failure in outcome.failures:
-            console.print(f"     [red]- {failure}[/]", highlight=False)
+            console.print(f"     [red]- {escape(failure)}[/]", highlight=False, soft_wrap=True)
 
     try:
         outcomes = asyncio.run(run_many(files, runs_dir, subscribers=subscribers, on_done=progress))

@@ -170,6 +170,11 @@ async def run_checks(config: Path | None, environ: Mapping[str, str], console: C
     checks.append(await asyncio.to_thread(check_docker))
     table = Table("", "check", "result", title="orchestrator doctor", show_lines=False)
     for check in checks:
-        table.add_row(MARK[check.outcome], check.name, escape(check.detail))
+        detail = "failed: see below" if check.outcome == FAIL else check.detail
+        table.add_row(MARK[check.outcome], check.name, escape(detail))
     console.print(table)
+    # Failures in full, unwrapped: an error naming file:line must stay one copyable line.
+    for check in checks:
+        if check.outcome == FAIL:
+            console.print(f"{MARK[FAIL]} {check.name}: {escape(check.detail)}", soft_wrap=True)
     return all(c.outcome != FAIL for c in checks)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -32,9 +34,40 @@ _SAFE_TAGS = {"str", "int", "float", "bool", "null", "timestamp", "binary", "seq
 
 def load_model(path: Path, model: type[M]) -> M:
     """Read `path`, parse it as YAML and validate it as `model`; raise `ConfigFileError`."""
+    return load_located(path, model).value
+
+
+@dataclass(frozen=True)
+class Located(Generic[M]):
+    """A validated file that can still point at its own fields, for checks made later
+    (a fixture that does not exist, an unknown placeholder)."""
+
+    value: M
+    _doc: _Document
+
+    def error(self, parts: Sequence[Part], message: str) -> ConfigFileError:
+        """A `ConfigFileError` at the field `parts` (as deep as the file has it)."""
+        node = self._doc.root
+        for part in parts:
+            child = self._doc._child(node, part)
+            if child is None:
+                break
+            node = child[1]
+        mark = node.start_mark
+        return ConfigFileError(
+            self._doc.path,
+            message,
+            line=mark.line + 1,
+            column=mark.column + 1,
+            field=_dotted(list(parts)) or None,
+        )
+
+
+def load_located(path: Path, model: type[M]) -> Located[M]:
+    """Like `load_model`, keeping the node tree for `Located.error`."""
     doc = _Document(path, _read_text(path))
     try:
-        return model.model_validate(doc.data)
+        return Located(model.model_validate(doc.data), doc)
     except ValidationError as exc:
         raise doc.validation_error(exc, model) from None
 

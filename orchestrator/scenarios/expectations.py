@@ -57,9 +57,10 @@ def check(
     counts = Counter(event_type(e) for e in events)
     for wanted_event in expect.events:
         n = counts[wanted_event.type]
-        if n < wanted_event.min:
+        if n < wanted_event.at_least:
             failures.append(
-                f"event {wanted_event.type} occurred {n} time(s), expected at least {wanted_event.min}"
+                f"event {wanted_event.type} occurred {n} time(s), "
+                f"expected at least {wanted_event.at_least}"
             )
         if wanted_event.max is not None and n > wanted_event.max:
             failures.append(

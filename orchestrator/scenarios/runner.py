@@ -12,13 +12,13 @@ from typing import Any
 
 from orchestrator import session, sites
 from orchestrator.config import Settings
-from orchestrator.errors import ConfigFileError, OrchestratorError
+from orchestrator.errors import OrchestratorError
 from orchestrator.events import Subscriber
 from orchestrator.scenarios import expectations
-from orchestrator.scenarios.schema import RealChoice, Scenario
+from orchestrator.scenarios.schema import RealChoice, Scenario, ScriptedChoice
 from orchestrator.state import FinalResult, HumanConfig, RunConfig, SiteConfig
 from orchestrator.store import WORKSPACE, RunStore
-from orchestrator.yamlfile import load_model
+from orchestrator.yamlfile import Located, load_located
 from specialists.models.protocol import ModelError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
@@ -36,39 +36,43 @@ class Outcome:
     seconds: float = 0.0
 
 
-def substitute(value: Any, values: Mapping[str, str], where: str) -> Any:
-    """Replace {{name}} placeholders in every string inside `value`."""
+class UnknownPlaceholder(OrchestratorError):
+    def __init__(self, parts: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.parts = parts
+
+
+def substitute(value: Any, values: Mapping[str, str], parts: tuple[str | int, ...] = ()) -> Any:
+    """Replace {{name}} placeholders in every string inside `value` (at field `parts`)."""
     if isinstance(value, str):
 
         def one(match: re.Match[str]) -> str:
             key = match.group(1)
             if key not in values:
                 known = ", ".join("{{" + k + "}}" for k in sorted(values)) or "none"
-                raise OrchestratorError(
-                    f"{where}: unknown placeholder {{{{{key}}}}}; known: {known}"
+                raise UnknownPlaceholder(
+                    parts, f"unknown placeholder {{{{{key}}}}}; known: {known}"
                 )
             return values[key]
 
         return PLACEHOLDER.sub(one, value)
     if isinstance(value, list):
-        return [substitute(v, values, where) for v in value]
+        return [substitute(v, values, (*parts, i)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: substitute(v, values, where) for k, v in value.items()}
+        return {k: substitute(v, values, (*parts, k)) for k, v in value.items()}
     return value
 
 
-def _check_fixtures(path: Path, scenario: Scenario) -> None:
-    base = path.parent
+def _check_fixtures(path: Path, located: Located[Scenario]) -> None:
+    base, scenario = path.parent, located.value
     for i, fixture in enumerate(scenario.fixtures.files):
         if not (base / fixture.src).exists():
-            raise ConfigFileError(
-                path, f"{base / fixture.src} does not exist", field=f"fixtures.files[{i}].src"
+            raise located.error(
+                ("fixtures", "files", i, "src"), f"{base / fixture.src} does not exist"
             )
     for name, folder in scenario.fixtures.sites.items():
         if not (base / folder).is_dir():
-            raise ConfigFileError(
-                path, f"{base / folder} is not a folder", field=f"fixtures.sites.{name}"
-            )
+            raise located.error(("fixtures", "sites", name), f"{base / folder} is not a folder")
 
 
 def _settings(scenario: Scenario, runs_dir: Path) -> Settings:
@@ -94,17 +98,13 @@ def build_config(
     values = {f"sites.{name}": url for name, (url, _) in site_urls.items()}
     values["workspace"] = str((runs_dir / config.run_id / WORKSPACE).resolve())
     data = config.model_dump(by_alias=True)
-    data["task"] = substitute(scenario.task, values, f"{path}: task")
+    data["task"] = substitute(scenario.task, values, ("task",))
     if scenario.human is not None:
-        human = HumanConfig(
-            mode="scripted", replies=substitute(scenario.human, values, f"{path}: human")
-        )
-        data["human"] = human.model_dump()
-    scripted = getattr(scenario.model, "scripted", None)
-    if scripted is not None:
-        data["scripted"] = substitute(
-            scripted.model_dump(by_alias=True, exclude_none=True), values, f"{path}: model"
-        )
+        replies = substitute(scenario.human, values, ("human",))
+        data["human"] = HumanConfig(mode="scripted", replies=replies).model_dump()
+    if isinstance(scenario.model, ScriptedChoice):
+        scripted = scenario.model.scripted.model_dump(by_alias=True, exclude_none=True)
+        data["scripted"] = substitute(scripted, values, ("model", "scripted"))
     data["approval_rules"] = [r.model_dump() for r in scenario.approvals.rules]
     data["sites"] = {
         name: SiteConfig(
@@ -125,13 +125,17 @@ async def run_one(
     started = time.monotonic()
     outcome = Outcome(path=path, name=path.stem, passed=False)
     try:
-        scenario = load_model(path, Scenario)
+        located = load_located(path, Scenario)
+        scenario = located.value
         outcome.name = scenario.name
-        _check_fixtures(path, scenario)
+        _check_fixtures(path, located)
         folders = {n: (path.parent / f, 0) for n, f in scenario.fixtures.sites.items()}
         with sites.serve(folders) as running:
             urls = {name: (site.url, site.port) for name, site in running.items()}
-            config = build_config(path, scenario, runs_dir, urls)
+            try:
+                config = build_config(path, scenario, runs_dir, urls)
+            except UnknownPlaceholder as exc:
+                raise located.error(exc.parts, str(exc)) from None
             store = session.start(config, runs_dir)
             outcome.run_dir = store.root
             for fixture in scenario.fixtures.files:

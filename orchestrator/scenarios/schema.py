@@ -23,9 +23,17 @@ expect:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from ledgers import FinalStatus, Limits, StallRules, StopReason, Window
 from orchestrator.config import ApprovalMode, ScriptedModelConfig
@@ -129,13 +137,25 @@ class EventExpectation(BaseModel):
     model_config = _Strict
 
     type: str
-    min: int = Field(default=1, ge=0)
+    min: int | None = Field(default=None, ge=0, description="Default: 1, or 0 when max is set.")
     max: int | None = Field(default=None, ge=0)
+
+    @property
+    def at_least(self) -> int:
+        if self.min is not None:
+            return self.min
+        return 0 if self.max is not None else 1
 
     @model_validator(mode="before")
     @classmethod
     def _plain_type(cls, value: Any) -> Any:
         return {"type": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventExpectation:
+        if self.max is not None and self.at_least > self.max:
+            raise ValueError(f"min ({self.at_least}) is greater than max ({self.max})")
+        return self
 
     @field_validator("type")
     @classmethod
@@ -162,6 +182,13 @@ class Expectations(BaseModel):
     )
 
 
+def _model_kind(value: Any) -> str:
+    scripted = isinstance(value, ScriptedChoice) or (
+        isinstance(value, dict) and "scripted" in value
+    )
+    return "scripted" if scripted else "real"
+
+
 class Scenario(BaseModel):
     model_config = _Strict
 
@@ -173,7 +200,10 @@ class Scenario(BaseModel):
     stall: StallRules = Field(default_factory=StallRules)
     window: Window = Field(default_factory=Window)
     final_answer_seconds: float = Field(default=60, gt=0)
-    model: ScriptedChoice | RealChoice
+    model: Annotated[
+        Annotated[ScriptedChoice, Tag("scripted")] | Annotated[RealChoice, Tag("real")],
+        Discriminator(_model_kind),
+    ]
     human: list[str] | None = Field(
         default=None, description="Scripted answers from the person; absent: nobody there."
     )
