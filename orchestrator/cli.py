@@ -86,6 +86,8 @@ def _print_result(result: FinalResult, store: RunStore, quiet: bool) -> None:
 def _execute(store: RunStore, subscribers: Sequence[Subscriber], interactive: bool) -> FinalResult:
     try:
         return asyncio.run(session.execute(store, subscribers=subscribers, interactive=interactive))
+    except (OrchestratorError, ModelError) as exc:
+        _fail(f"{exc} (run directory: {store.root})")
     except KeyboardInterrupt:
         errors.print(
             "\n[yellow]Interrupted.[/] Nothing is lost; continue with:\n"

@@ -15,12 +15,18 @@ from importlib.metadata import entry_points
 
 from orchestrator.errors import OrchestratorError
 from specialists.base import Specialist, SpecialistFactory, TeamEnv
+from specialists.models.protocol import ModelError
 
 GROUP = "orchestrator.specialists"
 
 # Our own specialists, also registered as entry points; listed here so a source checkout
 # that was never pip-installed still has them.
-BUILTIN = {"user": "specialists.user:create"}
+BUILTIN = {
+    "user": "specialists.user:create",
+    "web_surfer": "specialists.web_surfer:create",
+    "file_surfer": "specialists.file_surfer:create",
+    "coder": "specialists.coder:create",
+}
 
 
 def _load(target: str) -> SpecialistFactory:
@@ -48,8 +54,16 @@ def build(names: Sequence[str], env_for: Callable[[str], TeamEnv]) -> dict[str, 
         )
     team: dict[str, Specialist] = {}
     for name in names:
-        specialist = registry[name]()(env_for(name))
-        team[name] = specialist
+        try:
+            factory = registry[name]()
+        except (ImportError, AttributeError) as exc:
+            raise OrchestratorError(
+                f"specialist {name!r} could not be loaded ({exc}); is its package installed?"
+            ) from exc
+        try:
+            team[name] = factory(env_for(name))
+        except (ValueError, ModelError) as exc:  # settings or model unusable: say which
+            raise OrchestratorError(f"specialist {name!r} cannot start: {exc}") from exc
     return team
 
 

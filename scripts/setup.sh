@@ -9,10 +9,13 @@ cd "$(dirname "$0")/.."
 dev=0
 [[ "${1:-}" == "--dev" ]] && dev=1
 
-# System packages. Runtime: Python with venv. Tests: none beyond Python yet; browser,
-# sandbox and sample-file packages are added here as the specialists that need them land.
+# System packages. Runtime: Python with venv. Tests: real files no one here wrote, from
+# Debian packages (the file surfer reads them), plus `zip` to make an encrypted archive.
 apt_runtime=(python3 python3-venv python3-pip)
-apt_dev=()
+apt_dev=(
+  forensics-samples-files xlsx2csv debian-reference-en cxxtest debian-edu-doc-en
+  libspreadsheet-parseexcel-perl zip
+)
 
 missing=()
 for pkg in "${apt_runtime[@]}" $([[ $dev == 1 ]] && echo "${apt_dev[@]}"); do

@@ -89,5 +89,10 @@ class TeamEnv:
     headless: bool = True
 
 
+class SpecialistConfigError(ValueError):
+    """A specialist's settings (`specialists.<name>` in the config) or model are unusable.
+    The message names the field and says what to set."""
+
+
 SpecialistFactory = Callable[[TeamEnv], Specialist]
 ApprovalMode = Literal["never", "risky", "always"]

@@ -46,6 +46,7 @@ def test_specialists_public_names() -> None:
         "HumanChannel",
         "Reply",
         "Specialist",
+        "SpecialistConfigError",
         "SpecialistFactory",
         "StepContext",
         "TeamEnv",

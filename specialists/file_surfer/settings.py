@@ -1,0 +1,80 @@
+"""The file surfer's settings: the config's `specialists.file_surfer` mapping, validated.
+
+Example (orchestrator.yaml):
+
+    specialists:
+      file_surfer:
+        roots: [~/papers, /srv/shared/reports]   # besides the run's workspace
+        page_chars: 6000
+        max_actions: 8
+        max_file_mb: 100
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from specialists.base import SpecialistConfigError
+
+PREFIX = "specialists.file_surfer"
+
+
+class FileSurferConfigError(SpecialistConfigError):
+    """The `specialists.file_surfer` settings are invalid; the message names the field."""
+
+
+class FileSurferSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    roots: tuple[Path, ...] = Field(
+        default=(), description="Folders it may read besides the run's workspace."
+    )
+    page_chars: int = Field(
+        default=6000, ge=500, le=100_000, description="Characters per page of text."
+    )
+    max_actions: int = Field(
+        default=8, ge=1, le=50, description="Tool calls allowed in one step before it must answer."
+    )
+    max_file_mb: float = Field(
+        default=100, gt=0, le=10_000, description="Larger files (and ZIP members) are refused."
+    )
+    max_listing: int = Field(
+        default=200, ge=10, le=10_000, description="Entries shown by list_folder and find_files."
+    )
+
+    @field_validator("roots", mode="before")
+    @classmethod
+    def _one_root_as_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | Path) else value
+
+    @field_validator("roots")
+    @classmethod
+    def _existing_folders(cls, roots: tuple[Path, ...]) -> tuple[Path, ...]:
+        resolved = []
+        for root in roots:
+            folder = root.expanduser().resolve()
+            if not folder.is_dir():
+                raise ValueError(f"{root} is not a folder")
+            resolved.append(folder)
+        return tuple(resolved)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+def load_settings(raw: Mapping[str, Any]) -> FileSurferSettings:
+    """Validate `raw`; the error is one line naming `specialists.file_surfer.<field>`."""
+    try:
+        return FileSurferSettings.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in (PREFIX, *error["loc"]))
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}")
+        raise FileSurferConfigError("; ".join(problems)) from None
