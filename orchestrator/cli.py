@@ -17,6 +17,7 @@ from rich.table import Table
 from orchestrator import session
 from orchestrator.config import Settings, load_settings
 from orchestrator.errors import OrchestratorError
+from orchestrator.evaluation.cli import eval_app
 from orchestrator.events import Subscriber
 from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
@@ -38,6 +39,7 @@ scenario_app = typer.Typer(
     help="Run scenario files: scripted or real runs with expectations.", no_args_is_help=True
 )
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 errors = Console(stderr=True)

@@ -32,7 +32,10 @@ class Site:
         except OSError as exc:
             raise OrchestratorError(f"cannot serve {root} on 127.0.0.1:{port}: {exc}") from exc
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll keeps close() quick: shutdown() waits for the serving loop's next poll.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property

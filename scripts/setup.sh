@@ -9,12 +9,13 @@ cd "$(dirname "$0")/.."
 dev=0
 [[ "${1:-}" == "--dev" ]] && dev=1
 
-# System packages. Runtime: Python with venv. Tests: real files no one here wrote, from
-# Debian packages (the file surfer reads them), plus `zip` to make an encrypted archive.
+# System packages. Runtime: Python with venv. Tests: real files and sites no one here
+# wrote, from Debian packages (the file surfer, the web surfer and the sample evaluation
+# suite read them), plus `zip` to make an encrypted archive.
 apt_runtime=(python3 python3-venv python3-pip)
 apt_dev=(
   forensics-samples-files xlsx2csv debian-reference-en cxxtest debian-edu-doc-en
-  libspreadsheet-parseexcel-perl zip
+  libspreadsheet-parseexcel-perl zip python3-doc
 )
 
 missing=()

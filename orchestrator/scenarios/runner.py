@@ -91,10 +91,15 @@ def _settings(scenario: Scenario, runs_dir: Path) -> Settings:
 
 
 def build_config(
-    path: Path, scenario: Scenario, runs_dir: Path, site_urls: Mapping[str, tuple[str, int]]
+    path: Path,
+    scenario: Scenario,
+    runs_dir: Path,
+    site_urls: Mapping[str, tuple[str, int]],
+    *,
+    source: str | None = None,
 ) -> RunConfig:
     settings = _settings(scenario, runs_dir)
-    config = session.new_config(scenario.task, settings, source=f"scenario:{path}")
+    config = session.new_config(scenario.task, settings, source=source or f"scenario:{path}")
     values = {f"sites.{name}": url for name, (url, _) in site_urls.items()}
     values["workspace"] = str((runs_dir / config.run_id / WORKSPACE).resolve())
     data = config.model_dump(by_alias=True)
@@ -139,7 +144,7 @@ async def run_one(
             store = session.start(config, runs_dir)
             outcome.run_dir = store.root
             for fixture in scenario.fixtures.files:
-                _copy(
+                copy_fixture(
                     path.parent / fixture.src,
                     store.workspace / (fixture.dest or Path(fixture.src).name),
                 )
@@ -158,7 +163,8 @@ async def run_one(
     return outcome
 
 
-def _copy(src: Path, dest: Path) -> None:
+def copy_fixture(src: Path, dest: Path) -> None:
+    """Copy a fixture file or folder to `dest`, creating parent folders."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
         shutil.copytree(src, dest, dirs_exist_ok=True)
