@@ -105,40 +105,34 @@ def check_browser(settings: Settings) -> Check:
     return Check("browser", OK, f"{version} at {path} ({origin})")
 
 
-def check_sandbox() -> Check:
-    bwrap = shutil.which("bwrap")
-    if bwrap:
-        probe = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-        if probe.returncode == 0:
-            return Check(
-                "sandbox", OK, f"bubblewrap works ({bwrap}): code runs isolated, without network"
-            )
-        return Check(
-            "sandbox", WARN, f"bubblewrap is installed but failed: {probe.stderr.strip()[:200]}"
-        )
-    return Check(
-        "sandbox",
-        WARN,
-        "bubblewrap not found (`apt-get install bubblewrap`): code would run with rlimits only",
-    )
+async def check_sandbox() -> Check:
+    """The coder's default executor: does bubblewrap isolate code here, or only the fallback?"""
+    from specialists.coder.executors.sandbox import SandboxExecutor
 
-
-def check_docker() -> Check:
+    executor = SandboxExecutor()
     try:
-        import docker
+        await executor.start()
+    finally:
+        await executor.close()
+    if executor.isolated:
+        return Check(
+            "sandbox", OK, "bubblewrap isolates code: no network, read-only system, own uid"
+        )
+    return Check("sandbox", WARN, "; ".join(executor.warnings) or "bubblewrap unavailable")
 
-        client = docker.from_env(timeout=3)
-        client.ping()
-        version = client.version().get("Version", "?")
-        client.close()
-    except Exception as exc:
-        return Check("docker", WARN, f"no Docker engine reachable ({type(exc).__name__}); optional")
-    return Check("docker", OK, f"Docker engine {version}")
+
+def check_docker(settings: Settings) -> Check:
+    from specialists.coder.executors.base import ExecutorUnavailable
+    from specialists.coder.executors.engine import connect
+
+    image = settings.specialists.get("coder", {}).get("image", "orchestrator-sandbox:latest")
+    try:
+        client = connect(str(image))
+    except ExecutorUnavailable as exc:
+        return Check("docker", WARN, f"optional: {exc}")
+    version = client.version().get("Version", "?")
+    client.close()
+    return Check("docker", OK, f"Docker engine {version} with image {image}")
 
 
 async def run_checks(config: Path | None, environ: Mapping[str, str], console: Console) -> bool:
@@ -166,8 +160,8 @@ async def run_checks(config: Path | None, environ: Mapping[str, str], console: C
                     seen.add(spec.model_dump_json())
                     checks.append(await check_model(role, spec, environ))
         checks.append(await asyncio.to_thread(check_browser, settings))
-    checks.append(await asyncio.to_thread(check_sandbox))
-    checks.append(await asyncio.to_thread(check_docker))
+    checks.append(await check_sandbox())
+    checks.append(await asyncio.to_thread(check_docker, settings or Settings()))
     table = Table("", "check", "result", title="orchestrator doctor", show_lines=False)
     for check in checks:
         detail = "failed: see below" if check.outcome == FAIL else check.detail

@@ -12,10 +12,12 @@ dev=0
 # System packages. Runtime: Python with venv. Tests: real files and sites no one here
 # wrote, from Debian packages (the file surfer, the web surfer and the sample evaluation
 # suite read them), plus `zip` to make an encrypted archive.
-apt_runtime=(python3 python3-venv python3-pip)
+# The coder's sandbox needs bubblewrap and util-linux (prlimit, setpriv, unshare) at run time.
+apt_runtime=(python3 python3-venv python3-pip bubblewrap util-linux)
 apt_dev=(
   forensics-samples-files xlsx2csv debian-reference-en cxxtest debian-edu-doc-en
   libspreadsheet-parseexcel-perl zip python3-doc
+  docker.io debootstrap
 )
 
 missing=()
