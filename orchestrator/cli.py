@@ -12,9 +12,9 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from orchestrator import session
+from orchestrator.columns import print_columns
 from orchestrator.config import Settings, load_settings
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation.cli import eval_app
@@ -175,15 +175,8 @@ def list_runs_command(
     root = runs_dir or _runs_dir(config)
     rows = [["run", "status", "stop", "rounds", "tokens", "cost", "task"]]
     rows += [_run_row(path) for path in list_runs(root)[:limit]]
-    # Plain aligned columns: the run id (what `show` and `resume` take) is never cut; only
-    # the task gives way to the terminal's width.
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    console.print(f"Runs in {root}", style="bold", highlight=False, markup=False)
-    for row in rows:
-        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-        room = max(12, console.width - len(line) - 3)
-        task = row[6] if len(row[6]) <= room else row[6][: room - 1] + "…"
-        console.print(f"{line}  {task}", highlight=False, markup=False, soft_wrap=True)
+    # The run id (what `show` and `resume` take) is never cut; only the task gives way.
+    print_columns(console, f"Runs in {root}", rows, flexible=6)
 
 
 def _runs_dir(config: Path | None) -> Path:
@@ -278,32 +271,26 @@ def scenario_run(
 
 
 def _summary(outcomes: Sequence[Outcome]) -> None:
-    table = Table(
-        "scenario",
-        "result",
-        "status",
-        "stop",
-        "rounds",
-        "stalls",
-        "replans",
-        "tokens",
-        "time",
-        title="Scenarios",
-    )
+    rows = [
+        ["scenario", "result", "status", "stop", "rounds", "stalls", "replans", "tokens", "time"]
+    ]
     for o in outcomes:
         r = o.result
-        table.add_row(
-            o.name,
-            "[green]pass[/]" if o.passed else "[red]fail[/]",
-            r.status.value if r else "-",
-            r.stop_reason.value if r else "-",
-            str(r.rounds) if r else "-",
-            str(r.stalls) if r else "-",
-            str(r.replans) if r else "-",
-            f"{r.tokens:,}" if r else "-",
-            f"{o.seconds:.1f}s",
+        numbers = (
+            [str(r.rounds), str(r.stalls), str(r.replans), f"{r.tokens:,}"] if r else ["-"] * 4
         )
-    console.print(table)
+        rows.append(
+            [
+                o.name,
+                "pass" if o.passed else "FAIL",
+                r.status.value if r else "-",
+                r.stop_reason.value if r else "-",
+                *numbers,
+                f"{o.seconds:.1f}s",
+            ]
+        )
+    console.print()
+    print_columns(console, "Scenarios", rows, flexible=0)
     passed = sum(1 for o in outcomes if o.passed)
     console.print(f"{passed} passed, {len(outcomes) - passed} failed")
 
