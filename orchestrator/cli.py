@@ -19,6 +19,7 @@ from orchestrator.config import Settings, load_settings
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation.cli import eval_app
 from orchestrator.events import Subscriber
+from orchestrator.indexing import index_app
 from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
 from orchestrator.state import FinalResult, HumanConfig
@@ -40,6 +41,7 @@ scenario_app = typer.Typer(
 )
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(eval_app, name="eval")
+app.add_typer(index_app, name="index")
 
 console = Console()
 errors = Console(stderr=True)
@@ -108,6 +110,7 @@ def run(
     ] = None,
     max_rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds.")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="Wall-clock limit for the run.")] = None,
+    headed: Annotated[bool, typer.Option(help="Show the browser's window.")] = False,
     runs_dir: RunsDirOpt = None,
     quiet: QuietOpt = False,
     log_json: JsonLogsOpt = False,
@@ -116,6 +119,8 @@ def run(
     try:
         settings, _ = load_settings(config, os.environ)
         settings = _override(settings, team, max_rounds, max_seconds, runs_dir)
+        if headed:
+            settings = settings.model_copy(update={"headed": True})
         run_config = session.new_config(task, settings, human=HumanConfig(mode="console"))
         session.preflight(run_config, os.environ)
         store = session.start(run_config)

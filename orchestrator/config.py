@@ -19,7 +19,7 @@ from orchestrator.models.scripted import ScriptedReply
 from orchestrator.models.spec import CapabilityOverrides, ModelSpec, Pricing
 
 ApprovalMode = Literal["never", "risky", "always"]
-DEFAULT_TEAM = ["user"]
+DEFAULT_TEAM = ["web_surfer", "file_surfer", "coder", "user"]
 CONFIG_ENV = "ORCHESTRATOR_CONFIG"
 
 
@@ -49,6 +49,7 @@ class Settings(BaseModel):
     stall: StallRules = Field(default_factory=StallRules)
     window: Window = Field(default_factory=Window)
     approvals: ApprovalMode = "risky"
+    headed: bool = Field(default=False, description="Show the browser's window.")
     runs_dir: Path = Path("runs")
     specialists: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Settings passed to each specialist by name."

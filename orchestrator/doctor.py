@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +21,6 @@ from specialists.models.protocol import Message, ModelError, ModelRequest
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MARK = {OK: "[green]✓[/]", WARN: "[yellow]![/]", FAIL: "[red]✗[/]"}
-SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 @dataclass(frozen=True)
@@ -64,45 +61,32 @@ async def check_model(role: str, spec: ModelSpec, environ: Mapping[str, str]) ->
     )
 
 
-def find_browser(settings: Settings) -> tuple[str | None, str]:
-    """The Chromium to use and where it was found: configured, Playwright's, or the system's."""
-    configured = settings.specialists.get("web_surfer", {}).get("executable_path")
-    if configured:
-        return (
-            (str(configured), "configured")
-            if Path(configured).is_file()
-            else (None, f"configured {configured} does not exist")
-        )
+async def check_browser(settings: Settings) -> Check:
+    """Find the web surfer's Chromium (configured, Playwright's, the system's) and start it."""
+    from specialists.base import SpecialistConfigError
+    from specialists.web_surfer import BrowserUnavailable, probe_browser
+
     try:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            managed = p.chromium.executable_path
-        if managed and Path(managed).is_file():
-            return managed, "installed by playwright"
-    except Exception:  # playwright present but its browser not installed
-        pass
-    for name in SYSTEM_BROWSERS:
-        if found := shutil.which(name):
-            return found, "system"
-    return None, "none found"
+        probe = await probe_browser(settings.specialists.get("web_surfer", {}))
+    except (BrowserUnavailable, SpecialistConfigError) as exc:
+        return Check("browser", FAIL, str(exc))
+    return Check(
+        "browser",
+        OK,
+        f"Chromium {probe.version} at {probe.path} ({probe.source}), started in {probe.seconds}s",
+    )
 
 
-def check_browser(settings: Settings) -> Check:
-    path, origin = find_browser(settings)
-    if path is None:
-        return Check(
-            "browser",
-            WARN,
-            "no Chromium found: `playwright install chromium`, or `apt-get install chromium`, "
-            "or set specialists.web_surfer.executable_path",
-        )
+async def check_search(settings: Settings, environ: Mapping[str, str]) -> Check:
+    from specialists.web_surfer.search import SearchError, SearchSettings
+    from specialists.web_surfer.search.probe import check_search as probe_search
+
+    raw = settings.specialists.get("web_surfer", {}).get("search", {})
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20)
-        version = out.stdout.strip() or out.stderr.strip()
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("browser", FAIL, f"{path} ({origin}) does not run: {exc}")
-    return Check("browser", OK, f"{version} at {path} ({origin})")
+        line = await probe_search(SearchSettings.model_validate(raw), environ)
+    except (SearchError, ValueError) as exc:
+        return Check("search", FAIL, str(exc))
+    return Check("search", OK, line)
 
 
 async def check_sandbox() -> Check:
@@ -159,7 +143,8 @@ async def run_checks(config: Path | None, environ: Mapping[str, str], console: C
                 if spec is not None and spec.model_dump_json() not in seen:
                     seen.add(spec.model_dump_json())
                     checks.append(await check_model(role, spec, environ))
-        checks.append(await asyncio.to_thread(check_browser, settings))
+        checks.append(await check_browser(settings))
+        checks.append(await check_search(settings, environ))
     checks.append(await check_sandbox())
     checks.append(await asyncio.to_thread(check_docker, settings or Settings()))
     table = Table("", "check", "result", title="orchestrator doctor", show_lines=False)

@@ -204,6 +204,7 @@ async def _execute(
                 model=models.for_role(name),
                 human=human,
                 settings=config.settings.specialists.get(name, {}),
+                headless=not config.settings.headed,
             ),
         )
         if not state.team:

@@ -22,13 +22,19 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         return None
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser dropping a connection mid-response (BrokenPipe) is normal, not news.
+        return None
+
+
 class Site:
     def __init__(self, root: Path, port: int = 0) -> None:
         if not root.is_dir():
             raise OrchestratorError(f"site folder {root} does not exist")
         handler = functools.partial(_QuietHandler, directory=str(root))
         try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+            self._server = _Server(("127.0.0.1", port), handler)
         except OSError as exc:
             raise OrchestratorError(f"cannot serve {root} on 127.0.0.1:{port}: {exc}") from exc
         self._server.daemon_threads = True

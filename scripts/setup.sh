@@ -12,8 +12,10 @@ dev=0
 # System packages. Runtime: Python with venv. Tests: real files and sites no one here
 # wrote, from Debian packages (the file surfer, the web surfer and the sample evaluation
 # suite read them), plus `zip` to make an encrypted archive.
-# The coder's sandbox needs bubblewrap and util-linux (prlimit, setpriv, unshare) at run time.
-apt_runtime=(python3 python3-venv python3-pip bubblewrap util-linux)
+# At run time the web surfer needs a Chromium (Debian's, unless `playwright install chromium`
+# provides one) and the coder's sandbox needs bubblewrap and util-linux (prlimit, setpriv,
+# unshare).
+apt_runtime=(python3 python3-venv python3-pip chromium bubblewrap util-linux)
 apt_dev=(
   forensics-samples-files xlsx2csv debian-reference-en cxxtest debian-edu-doc-en
   libspreadsheet-parseexcel-perl zip python3-doc

@@ -1,0 +1,141 @@
+"""Actions on numbered elements: click, type, select, hover, keys, upload, download.
+
+Before a click the element is scrolled into view and hit-tested: if something else
+(a cookie banner, a modal) is on top of it, nothing is clicked and the model is told
+what covers it. Submitting a form, uploading and downloading pass the run's approval
+policy first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+
+from specialists.web_surfer import page_scripts
+from specialists.web_surfer.driver import ActionError, Located
+from specialists.web_surfer.toolbox import (
+    ActionEnv,
+    DownloadArgs,
+    ElementArgs,
+    KeyArgs,
+    SelectArgs,
+    TypeArgs,
+    UploadArgs,
+)
+
+SUBMITS = "submits form"
+
+
+async def _prepare(env: ActionEnv, number: int) -> Located:
+    located = await env.driver.locate(number)
+    if located.note:
+        env.notes.append(located.note)
+    await located.locator.scroll_into_view_if_needed()
+    return located
+
+
+async def _form_detail(located: Located) -> str:
+    form: dict[str, Any] | None = await located.locator.evaluate(page_scripts.FORM_SUMMARY)
+    if not form:
+        return f"via {located.element.describe()}"
+    fields = ", ".join(form["fields"]) or "no fields"
+    return f"{form['method']} {form['action']} with {fields}"
+
+
+async def click(env: ActionEnv, args: ElementArgs) -> str:
+    located = await _prepare(env, args.id)
+    cover = await located.locator.evaluate(page_scripts.HIT_TEST)
+    if cover:
+        raise ActionError(
+            f"{located.element.describe()} was not clicked: it is covered by "
+            f"{cover['element']} ({cover['text']!r}). Close or answer that first."
+        )
+    if SUBMITS in located.element.states:
+        await env.approve("submit form", await _form_detail(located), risky=True)
+    env.driver.tab.history.mark_action()
+    await located.locator.click()
+    return f"clicked {located.element.describe()}"
+
+
+async def type_text(env: ActionEnv, args: TypeArgs) -> str:
+    located = await _prepare(env, args.id)
+    if args.append:
+        await located.locator.press_sequentially(args.text)
+    else:
+        await located.locator.fill(args.text)
+    done = f"typed {args.text!r} into {located.element.describe()}"
+    if args.submit:
+        await env.approve("submit form", await _form_detail(located), risky=True)
+        env.driver.tab.history.mark_action()
+        await located.locator.press("Enter")
+        done += " and pressed Enter"
+    return done
+
+
+async def select_option(env: ActionEnv, args: SelectArgs) -> str:
+    located = await _prepare(env, args.id)
+    options: list[str] | None = await located.locator.evaluate(page_scripts.SELECT_OPTIONS)
+    if options is None:
+        raise ActionError(
+            f"{located.element.describe()} is not a <select>; click it, then click the option"
+        )
+    wanted = args.option.strip().lower()
+    label = next((o for o in options if o.lower() == wanted), None)
+    try:
+        if label is not None:
+            await located.locator.select_option(label=label)
+        else:
+            await located.locator.select_option(value=args.option)
+    except PlaywrightError:
+        raise ActionError(
+            f"{located.element.describe()} has no option {args.option!r}; "
+            f"its options are: {', '.join(map(repr, options))}"
+        ) from None
+    return f"selected {label or args.option!r} in {located.element.describe()}"
+
+
+async def hover(env: ActionEnv, args: ElementArgs) -> str:
+    located = await _prepare(env, args.id)
+    await located.locator.hover()
+    return f"the mouse is over {located.element.describe()}"
+
+
+async def press_key(env: ActionEnv, args: KeyArgs) -> str:
+    page = env.driver.tab.page
+    if args.key.lower() in ("enter", "numpadenter") and await page.evaluate(
+        page_scripts.FOCUS_IN_FORM
+    ):
+        await env.approve("submit form", "press Enter in a form field", risky=True)
+    env.driver.tab.history.mark_action()
+    try:
+        await page.keyboard.press(args.key)
+    except PlaywrightError as exc:
+        raise ActionError(f"cannot press {args.key!r}: {str(exc).splitlines()[0]}") from None
+    return f"pressed {args.key}"
+
+
+async def upload_file(env: ActionEnv, args: UploadArgs) -> str:
+    workspace = env.context.workspace.resolve()
+    path = (workspace / args.path).resolve()
+    if not path.is_relative_to(workspace):
+        raise ActionError(
+            f"{args.path} is outside the workspace; only workspace files can be uploaded"
+        )
+    if not path.is_file():
+        raise ActionError(f"{args.path} does not exist in the workspace")
+    located = await _prepare(env, args.id)
+    await env.approve("upload file", f"{path} via {located.element.describe()}", risky=True)
+    await located.locator.set_input_files(path)
+    return f"attached {path.name} to {located.element.describe()}"
+
+
+async def download(env: ActionEnv, args: DownloadArgs) -> str:
+    url = args.url
+    if args.id is not None:
+        located = await _prepare(env, args.id)
+        url = await located.locator.evaluate(page_scripts.LINK_URL)
+        if not url:
+            raise ActionError(f"{located.element.describe()} does not point at a file")
+    assert url is not None
+    return await env.intake.fetch_url(url)

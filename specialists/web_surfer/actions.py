@@ -1,0 +1,187 @@
+"""The actions as model tools: their specs, and running one call to an observation.
+
+`perform` validates the call's arguments (errors go back to the model, naming the
+field or listing the valid actions), makes sure the browser is alive (restarting it if
+it crashed or hung), runs the action within a time budget, lets the page settle,
+follows new tabs, saves files the page produced, and observes the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from pydantic import ValidationError
+
+from specialists.models.protocol import ToolSpec
+from specialists.models.structured import describe
+from specialists.web_surfer import act_browse, act_elements, act_read, toolbox
+from specialists.web_surfer.driver import ActionError
+from specialists.web_surfer.observe import Observation
+from specialists.web_surfer.toolbox import ActionEnv, Args, DoneArgs, schema_of
+
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    description: str
+    args: type[Args]
+    run: Callable[[ActionEnv, Any], Awaitable[str]]
+
+
+def _catalogue() -> dict[str, Action]:
+    b, e, r, t = act_browse, act_elements, act_read, toolbox
+    table: list[tuple[str, str, type[Args], Callable[[ActionEnv, Any], Awaitable[str]]]] = [
+        ("search", "Search the web; shows numbered results to visit.", t.SearchArgs, b.search),
+        ("visit_url", "Open a URL in the current tab.", t.VisitArgs, b.visit_url),
+        ("click", "Click element [id] (links, buttons, checkboxes, ...).", t.ElementArgs, e.click),
+        (
+            "type",
+            "Type into a text field [id]; submit=true presses Enter.",
+            t.TypeArgs,
+            e.type_text,
+        ),
+        ("select_option", "Choose an option of a <select> [id].", t.SelectArgs, e.select_option),
+        ("hover", "Move the mouse over element [id] (menus, tooltips).", t.ElementArgs, e.hover),
+        ("press_key", "Press a key in the focused element or page.", t.KeyArgs, e.press_key),
+        (
+            "scroll",
+            "Scroll: down/up by pages (1 = page down), or to top/bottom.",
+            t.ScrollArgs,
+            b.scroll,
+        ),
+        ("back", "Go back to the previous page of this tab.", t.NoArgs, b.back),
+        ("forward", "Go forward again after going back.", t.NoArgs, b.forward),
+        ("list_tabs", "List the open tabs.", t.NoArgs, b.list_tabs),
+        ("switch_tab", "Show another tab.", t.TabArgs, b.switch_tab),
+        ("close_tab", "Close a tab.", t.TabArgs, b.close_tab),
+        (
+            "find_on_page",
+            "Find text on the page and scroll to it (like Ctrl+F).",
+            t.FindArgs,
+            b.find_on_page,
+        ),
+        (
+            "read_page",
+            "Read the page's main content as markdown, in parts.",
+            t.ReadArgs,
+            r.read_page,
+        ),
+        (
+            "answer_question",
+            "Answer a question from the whole page's text.",
+            t.QuestionArgs,
+            r.answer_question,
+        ),
+        (
+            "download",
+            "Save a file (by URL or link [id]) into the workspace.",
+            t.DownloadArgs,
+            e.download,
+        ),
+        (
+            "upload_file",
+            "Attach a workspace file to a file input [id].",
+            t.UploadArgs,
+            e.upload_file,
+        ),
+    ]
+    actions = {name: Action(name, text, args, run) for name, text, args, run in table}
+    actions[DONE] = Action(DONE, "Finish this step and reply to the orchestrator.", DoneArgs, _done)
+    return actions
+
+
+async def _done(env: ActionEnv, args: DoneArgs) -> str:
+    return args.reply
+
+
+ACTIONS = _catalogue()
+
+
+def tool_specs() -> tuple[ToolSpec, ...]:
+    return tuple(ToolSpec(a.name, a.description, schema_of(a.args)) for a in ACTIONS.values())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    text: str  # what happened, or what went wrong
+    ok: bool
+    reply: str | None = None  # set by `done`
+    observation: Observation | None = None
+
+
+def parse(name: str, arguments: str | dict[str, Any]) -> tuple[Action, Args]:
+    action = ACTIONS.get(name)
+    if action is None:
+        raise ActionError(f"unknown action {name!r}; the actions are: {', '.join(ACTIONS)}")
+    try:
+        raw = json.loads(arguments or "{}") if isinstance(arguments, str) else arguments
+    except json.JSONDecodeError as exc:
+        raise ActionError(f"{name}: the arguments are not valid JSON ({exc.msg})") from None
+    try:
+        return action, action.args.model_validate(raw)
+    except ValidationError as exc:
+        raise ActionError(f"{name}: invalid arguments: {describe(exc)}") from None
+
+
+def _budget(env: ActionEnv) -> float:
+    s = env.driver.settings
+    return s.navigation_timeout + s.settle_timeout + s.action_timeout + 10
+
+
+async def perform(
+    env: ActionEnv, name: str, arguments: str | dict[str, Any], *, marks: bool
+) -> Outcome:
+    try:
+        action, args = parse(name, arguments)
+    except ActionError as exc:
+        return Outcome(name, f"error: {exc}", ok=False)
+    if isinstance(args, DoneArgs):
+        return Outcome(name, "done", ok=True, reply=args.reply)
+    if restarted := await env.driver.ensure():
+        env.notes.append(restarted)
+        env.restarts.append(restarted)
+        env.context.notify("browser_restarted", {"reason": restarted})
+    text, ok = await _run(env, action, args)
+    env.context.notify("action", {"name": name, "ok": ok, "detail": text[:200]})
+    try:
+        async with asyncio.timeout(_budget(env)):
+            notes = await env.driver.settle()
+            if fresh := env.driver.tabs.follow_new():
+                notes += await env.driver.settle()
+                notes += env.driver.tabs.announce(fresh)
+            notes += await env.intake.absorb()
+            notes = env.notes + env.driver.tabs.take_notes() + notes
+            env.notes.clear()
+            observation = await env.driver.observe(marks=marks, notes=notes)
+    except (PlaywrightError, TimeoutError) as exc:
+        failure = _why(exc, _budget(env))
+        return Outcome(name, f"{text}\nerror: no observation: {failure}", ok=False)
+    return Outcome(name, text, ok, observation=observation)
+
+
+async def _run(env: ActionEnv, action: Action, args: Args) -> tuple[str, bool]:
+    try:
+        async with asyncio.timeout(_budget(env)):
+            return await action.run(env, args), True
+    except ActionError as exc:
+        return f"error: {exc}", False
+    except (PlaywrightError, TimeoutError) as exc:
+        return f"error: {_why(exc, _budget(env))}", False
+
+
+def _why(exc: BaseException, budget: float) -> str:
+    if isinstance(exc, PlaywrightTimeout):
+        return str(exc).strip().splitlines()[0]
+    if isinstance(exc, TimeoutError):
+        return f"the browser did not respond within {budget:g} s (it will be restarted if it hangs)"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
