@@ -79,6 +79,10 @@ class FileIntake:
             saved = await self._fetch(url)
         except DownloadFailed as exc:
             raise ActionError(str(exc)) from None
+        return await self._announce(url, saved)
+
+    async def _announce(self, url: str, saved: SavedFile) -> str:
+        """Record a saved file and say where it is; a PDF's first page comes with it."""
         self.saved.append(saved)
         note = f"downloaded {url} to {saved.path} ({saved.size:,} bytes)"
         if _is_pdf(saved.path):
@@ -110,14 +114,7 @@ class FileIntake:
             saved = await save_download(download, self._workspace, self._max_bytes)
         except DownloadFailed as exc:
             return str(exc)
-        self.saved.append(saved)
-        note = f"downloaded {download.url} to {saved.path} ({saved.size:,} bytes)"
-        if _is_pdf(saved.path):
-            try:
-                note += "\n" + describe_pdf(saved, await pdf_pages(saved.path), self._workspace)
-            except DownloadFailed as exc:
-                note += f" ({exc})"
-        return note
+        return await self._announce(download.url, saved)
 
     async def _pdf(self, tab: Tab) -> str:
         url = tab.page.url
