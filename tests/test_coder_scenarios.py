@@ -9,11 +9,7 @@ model saw the real traceback before it fixed the code.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from orchestrator import session
 from orchestrator.events import Replied, SpecialistActivity
 from orchestrator.models.scripted import ScriptedModel
 from orchestrator.scenarios.runner import run_one
@@ -23,20 +19,10 @@ SCENARIO = (
     Path(__file__).resolve().parent.parent / "scenarios" / "coder" / "fix_error_and_rerun.yaml"
 )
 
-_made: list[ScriptedModel] = []
-
-
-class _Recording(ScriptedModel):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _made.append(self)
-
 
 async def test_the_coder_fixes_its_error_and_the_sandbox_computes_the_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, recorded_models: list[ScriptedModel]
 ) -> None:
-    _made.clear()
-    monkeypatch.setattr(session, "ScriptedModel", _Recording)
     outcome = await run_one(SCENARIO, tmp_path)
     assert outcome.passed, outcome.failures or outcome.error
     assert outcome.run_dir is not None
@@ -52,7 +38,7 @@ async def test_the_coder_fixes_its_error_and_the_sandbox_computes_the_answer(
     (reply,) = [e for e in events if isinstance(e, Replied) and e.speaker == "coder"]
     assert reply.error is None
     assert "Its output (untrusted program output):\nTOTAL 1738.35" in reply.text
-    (model,) = _made
+    (model,) = recorded_models
     coder_requests = [r for r in model.requests if r.purpose == "coder"]
     scripted_code = "".join(m.content for m in coder_requests[0].messages)
     assert "1738.35" not in scripted_code

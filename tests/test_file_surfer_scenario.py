@@ -5,11 +5,7 @@ from page 27 of the real Debian Reference PDF, behind the untrusted-content fenc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from orchestrator import session
 from orchestrator.events import Replied, SpecialistActivity
 from orchestrator.models.scripted import ScriptedModel
 from orchestrator.scenarios.runner import run_one
@@ -20,25 +16,15 @@ SCENARIO = (
 )
 SENTENCE = "contains the total submission of 208164 reports over 192570 binary packages"
 
-_made: list[ScriptedModel] = []
-
-
-class _Recording(ScriptedModel):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _made.append(self)
-
 
 async def test_the_figure_comes_from_page_27_of_the_pdf(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, recorded_models: list[ScriptedModel]
 ) -> None:
-    _made.clear()
-    monkeypatch.setattr(session, "ScriptedModel", _Recording)
     outcome = await run_one(SCENARIO, tmp_path)
     assert outcome.passed, outcome.failures
     assert outcome.result is not None
     assert outcome.result.answer == "208164"
-    (model,) = _made
+    (model,) = recorded_models
     asked = [r for r in model.requests if r.purpose == "file_surfer"]
     assert len(asked) == 4
     results = [m.content for m in asked[-1].messages if m.role == "tool"]

@@ -16,12 +16,11 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
 from ledgers import FinalStatus, StopReason
-from orchestrator import session
 from orchestrator.events import (
     Delegated,
     Event,
@@ -205,22 +204,9 @@ async def test_unusable_ledger_counts_as_a_stall(tmp_path: Path) -> None:
     assert [d.round for d in of(events, Delegated)] == [2]  # nobody was asked in round 1
 
 
-_made: list[ScriptedModel] = []
-
-
-class _RecordingScriptedModel(ScriptedModel):
-    """The run's scripted model, remembered so a test can read the requests it got."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _made.append(self)
-
-
 async def test_unknown_speaker_error_lists_the_team_and_is_fed_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, recorded_models: list[ScriptedModel]
 ) -> None:
-    _made.clear()
-    monkeypatch.setattr(session, "ScriptedModel", _RecordingScriptedModel)
     _, events = await _run("unknown_speaker_recovered", tmp_path)
     errors = {e.purpose: e.error for e in of(events, OutputInvalid)}
     assert errors == {
@@ -229,7 +215,7 @@ async def test_unknown_speaker_error_lists_the_team_and_is_fed_back(
     }
     assert {d.speaker for d in of(events, Delegated)} == {"user"}
     # The retry request carries the rejected reply and the error, listing the team.
-    (model,) = _made
+    (model,) = recorded_models
     for purpose, error in errors.items():
         retry = [r for r in model.requests if r.purpose == purpose][1]
         rejected, feedback = retry.messages[-2], retry.messages[-1]

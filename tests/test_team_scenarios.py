@@ -5,11 +5,7 @@ answer came from the real program output."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from orchestrator import session
 from orchestrator.events import Replied, SpecialistActivity
 from orchestrator.models.scripted import ScriptedModel
 from orchestrator.scenarios.runner import run_one
@@ -17,23 +13,13 @@ from orchestrator.store import RunStore
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios/team/xlsx_found_then_computed.yaml"
 
-_made: list[ScriptedModel] = []
-
-
-class _Recording(ScriptedModel):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _made.append(self)
-
 
 async def test_the_file_surfer_finds_the_workbook_and_the_coder_computes_from_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, recorded_models: list[ScriptedModel]
 ) -> None:
-    _made.clear()
-    monkeypatch.setattr(session, "ScriptedModel", _Recording)
     outcome = await run_one(SCENARIO, tmp_path)
     assert outcome.passed, outcome.failures
-    (model,) = _made
+    (model,) = recorded_models
 
     # What the file surfer's tools showed its model: all three workbooks, then sheet b.
     surfer = [r for r in model.requests if r.purpose == "file_surfer"]
