@@ -38,8 +38,17 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# The dockerd we started earlier, if it is still alive. A stale pid file (the engine was
+# killed, e.g. when a session ended) may name a zombie or a reused pid: check the process.
+our_dockerd_alive() {
+    local pid
+    pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 1
+    ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
+
 # A dockerd we started earlier may still be starting up: wait for it rather than start another.
-if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+if our_dockerd_alive; then
     echo "start-dockerd: dockerd (pid $(cat "$PIDFILE")) is already starting"
 else
     rm -f "$PIDFILE"
