@@ -38,13 +38,22 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# The dockerd we started earlier, if it is still alive. A stale pid file (the engine was
-# killed, e.g. when a session ended) may name a zombie or a reused pid: check the process.
-our_dockerd_alive() {
+# Whether the process named in pid file $1 is alive and is $2. A stale pid file (the
+# engine was killed, e.g. when a session ended) may name a zombie or a reused pid.
+alive() {
     local pid
-    pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 1
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] || return 1
     ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
+our_dockerd_alive() { alive "$PIDFILE" dockerd; }
+
+# dockerd reuses the containerd named in its pid file if that pid answers kill -0, and then
+# waits forever for a socket a dead containerd will never create: drop stale pid files.
+CONTAINERD_PIDFILE=/var/run/docker/containerd/containerd.pid
+clear_stale_pid_files() {
+    alive "$CONTAINERD_PIDFILE" containerd || rm -f "$CONTAINERD_PIDFILE"
+    alive /var/run/docker.pid dockerd || rm -f /var/run/docker.pid
 }
 
 # A dockerd we started earlier may still be starting up: wait for it rather than start another.
@@ -52,6 +61,7 @@ if our_dockerd_alive; then
     echo "start-dockerd: dockerd (pid $(cat "$PIDFILE")) is already starting"
 else
     rm -f "$PIDFILE"
+    clear_stale_pid_files
     echo "start-dockerd: starting dockerd (log: $LOG)"
     # setsid: the engine must outlive this script and the shell that ran it.
     setsid dockerd \
