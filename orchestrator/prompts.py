@@ -27,12 +27,20 @@ def _team(team: Sequence[TeamMember]) -> str:
     return "\n".join(f"- {m.name}: {m.description}" for m in team)
 
 
+def _task(task: str) -> str:
+    return f"The task:\n<task>\n{task}\n</task>\n\n"
+
+
+def _conversation(history: Sequence[Entry], window: Window) -> str:
+    """The bounded view of the conversation, fenced as untrusted."""
+    return f"<conversation untrusted>\n{transcript_view.render(history, window)}\n</conversation>"
+
+
 def facts(task: str, team: Sequence[TeamMember]) -> list[Message]:
     return [
         Message.system(SYSTEM),
         Message.user(
-            f"The task:\n<task>\n{task}\n</task>\n\n"
-            "Before planning, write a fact sheet with four lists:\n"
+            _task(task) + "Before planning, write a fact sheet with four lists:\n"
             "- given: facts stated in the task or already verified;\n"
             "- to_look_up: facts someone must look up (and where, if you know);\n"
             "- to_derive: facts to work out by reasoning or computation;\n"
@@ -47,7 +55,7 @@ def plan(task: str, team: Sequence[TeamMember], fact_sheet: str) -> list[Message
     return [
         Message.system(SYSTEM),
         Message.user(
-            f"The task:\n<task>\n{task}\n</task>\n\nThe fact sheet:\n{fact_sheet}\n\n"
+            _task(task) + f"The fact sheet:\n{fact_sheet}\n\n"
             f"The team:\n{_team(team)}\n\n"
             "Write a short plan: a few steps, each owned by one team member (by name), "
             "in the order they should happen. Only name members of the team."
@@ -66,11 +74,10 @@ def progress(
     return [
         Message.system(SYSTEM),
         Message.user(
-            f"The task:\n<task>\n{ledger.task}\n</task>\n\n{ledger.render()}\n\n"
+            _task(ledger.task) + f"{ledger.render()}\n\n"
             f"The team:\n{_team(team)}\n\n"
             f"The conversation so far (round {round}):\n"
-            f"<conversation untrusted>\n{transcript_view.render(history, window)}\n"
-            "</conversation>\n\n"
+            f"{_conversation(history, window)}\n\n"
             "Assess progress. For each question give your reason, then the answer:\n"
             "- request_satisfied: is the task fully and verifiably done? (true only if the "
             "conversation contains the answer, not merely a plan to find it)\n"
@@ -89,10 +96,8 @@ def revise_facts(
     return [
         Message.system(SYSTEM),
         Message.user(
-            f"The task:\n<task>\n{ledger.task}\n</task>\n\n"
-            f"We are stuck: {reason}\n\n"
-            f"The conversation so far:\n<conversation untrusted>\n"
-            f"{transcript_view.render(history, window)}\n</conversation>\n\n"
+            _task(ledger.task) + f"We are stuck: {reason}\n\n"
+            f"The conversation so far:\n{_conversation(history, window)}\n\n"
             f"The current fact sheet:\n{ledger.facts.render()}\n\n"
             "Rewrite the fact sheet with what we have learned: move facts that were "
             "looked up or derived to 'given', drop guesses that proved wrong, and add new "
@@ -107,8 +112,7 @@ def revise_plan(
     return [
         Message.system(SYSTEM),
         Message.user(
-            f"The task:\n<task>\n{ledger.task}\n</task>\n\n"
-            f"The previous plan did not work: {reason}\n\nThe previous plan:\n"
+            _task(ledger.task) + f"The previous plan did not work: {reason}\n\nThe previous plan:\n"
             f"{ledger.plan.render()}\n\nThe updated fact sheet:\n{fact_sheet}\n\n"
             f"The team:\n{_team(team)}\n\n"
             "Write a new plan that avoids what went wrong: a few steps, each owned by one "
@@ -126,9 +130,8 @@ def final(
     return [
         Message.system(SYSTEM),
         Message.user(
-            f"The task:\n<task>\n{ledger.task}\n</task>\n\n{ledger.render()}\n\n"
-            f"The conversation:\n<conversation untrusted>\n"
-            f"{transcript_view.render(history, window)}\n</conversation>\n\n"
+            _task(ledger.task) + f"{ledger.render()}\n\n"
+            f"The conversation:\n{_conversation(history, window)}\n\n"
             f"{stop_note}\n\n"
             "Write the final answer for the person who asked. Give:\n"
             "- answer: the answer itself, as short as the task allows (in the form the task "
