@@ -11,6 +11,7 @@ import email.utils
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -138,7 +139,7 @@ async def test_model_satisfies_protocol_and_reports_name(make_model: MakeModel) 
     model = make_model()
     assert isinstance(model, ModelClient)
     assert model.name == "openai:gpt-4o"
-    assert model.capabilities == Capabilities(True, True, True, True)
+    assert model.capabilities == Capabilities(True, True, True, True, context_tokens=128_000)
 
 
 async def test_tools_tool_choice_and_conversation_history_on_the_wire(
@@ -693,7 +694,7 @@ def test_azure_settings_and_api_version_fallbacks() -> None:
 # --- capability profiles and prices -------------------------------------------------------
 
 
-def caps(model: str, **overrides: bool) -> Capabilities:
+def caps(model: str, **overrides: bool | int) -> Capabilities:
     return capabilities_for(ModelSpec(model=model, capabilities=CapabilityOverrides(**overrides)))
 
 
@@ -701,9 +702,13 @@ def test_capability_profiles() -> None:
     full = Capabilities(vision=True, tools=True, structured_output=True, json_mode=True)
     conservative = Capabilities(vision=False, tools=True, structured_output=False, json_mode=True)
     for name in ("openai:gpt-4o", "gpt-4o-mini", "openai:gpt-4.1", "gpt-5", "o3", "azure:gpt-4o"):
-        assert caps(name) == full, name
-    assert caps("openrouter:openai/gpt-4o") == full
-    assert caps("o3-mini") == Capabilities(False, True, True, True)
+        assert replace(caps(name), context_tokens=full.context_tokens) == full, name
+    assert caps("openrouter:openai/gpt-4o") == replace(full, context_tokens=128_000)
+    assert caps("o3-mini") == Capabilities(False, True, True, True, context_tokens=200_000)
+    assert caps("gpt-4.1").context_tokens == 1_047_576
+    assert caps("gpt-5").context_tokens == 400_000
+    assert caps("ollama:qwen2.5").context_tokens == 8192
+    assert caps("ollama:qwen2.5", context_tokens=32768).context_tokens == 32768
     assert caps("openai:some-future-model") == conservative
     assert caps("ollama:qwen2.5") == conservative
     assert caps("ollama:gpt-4o-imitation") == conservative  # local: conservative by provider

@@ -111,6 +111,9 @@ class Capabilities:
     tools: bool = True
     structured_output: bool = False  # native json_schema response format
     json_mode: bool = True  # response_format json_object
+    # How many tokens the model reads and writes per request (prompt + output); the
+    # context builder budgets every prompt from this.
+    context_tokens: int = 8192
 
 
 @runtime_checkable
