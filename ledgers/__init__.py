@@ -5,23 +5,31 @@ Nothing here does I/O or talks to a model, so everything here is cheap to test e
 
 from ledgers.budget import FinalStatus, Limits, Spent, StopReason, exceeded
 from ledgers.final import FinalDraft, decide_status
-from ledgers.progress_ledger import Choice, Judgement, ProgressLedger
+from ledgers.findings import Finding, NewFact
+from ledgers.progress_ledger import Choice, Judgement, ProgressLedger, Speaker
 from ledgers.stall import StallRules, StallState, StallVerdict, Turn
-from ledgers.task_ledger import Facts, Plan, PlanStep, Revision, TaskLedger
-from ledgers.transcript import Entry, Window
+from ledgers.task_ledger import Facts, Plan, PlanDraft, PlanStep, ReplanDraft, Revision, TaskLedger
+from ledgers.transcript import ContextRules, Counter, Entry
 
 __all__ = [
     "Choice",
+    "ContextRules",
+    "Counter",
     "Entry",
     "Facts",
     "FinalDraft",
     "FinalStatus",
+    "Finding",
     "Judgement",
     "Limits",
+    "NewFact",
     "Plan",
+    "PlanDraft",
     "PlanStep",
     "ProgressLedger",
+    "ReplanDraft",
     "Revision",
+    "Speaker",
     "Spent",
     "StallRules",
     "StallState",
@@ -29,7 +37,6 @@ __all__ = [
     "StopReason",
     "TaskLedger",
     "Turn",
-    "Window",
     "decide_status",
     "exceeded",
 ]

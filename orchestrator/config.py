@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ledgers import Limits, StallRules, Window
+from ledgers import ContextRules, Limits, StallRules
 from orchestrator.models.scripted import ScriptedReply
 from orchestrator.models.spec import CapabilityOverrides, ModelSpec, Pricing
 
@@ -47,7 +47,7 @@ class Settings(BaseModel):
     team: list[str] = Field(default_factory=lambda: list(DEFAULT_TEAM), min_length=1)
     limits: Limits = Field(default_factory=Limits)
     stall: StallRules = Field(default_factory=StallRules)
-    window: Window = Field(default_factory=Window)
+    context: ContextRules = Field(default_factory=ContextRules)
     approvals: ApprovalMode = "risky"
     headed: bool = Field(default=False, description="Show the browser's window.")
     runs_dir: Path = Path("runs")

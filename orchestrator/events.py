@@ -6,6 +6,8 @@ line below) whenever a persisted field changes meaning.
 
 Schema versions:
   1: first version.
+  2: `team_reset` names the members reset; `replied` carries its screenshot's path;
+     progress ledgers carry `new_facts`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ledgers import Facts, FinalStatus, Plan, ProgressLedger, StopReason
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Event(BaseModel):
@@ -97,7 +99,10 @@ class Replanned(Event):
 
 
 class TeamReset(Event):
+    """After a replan: the members whose state the new plan asked to start fresh."""
+
     type: Literal["team_reset"] = "team_reset"
+    members: list[str] = Field(default_factory=list)
 
 
 class Delegated(Event):
@@ -114,6 +119,7 @@ class Replied(Event):
     files: list[str] = Field(default_factory=list)
     evidence: dict[str, str] = Field(default_factory=dict)
     seconds: float = 0.0
+    screenshot: str | None = None  # the reply's latest image, relative to the run dir
 
 
 class SpecialistActivity(Event):

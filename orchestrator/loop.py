@@ -23,8 +23,10 @@ from ledgers import (
     Facts,
     FinalDraft,
     Plan,
+    PlanDraft,
     PlanStep,
     ProgressLedger,
+    ReplanDraft,
     StopReason,
     TaskLedger,
     Turn,
@@ -32,8 +34,8 @@ from ledgers import (
     exceeded,
     stall,
 )
-from orchestrator import prompts
 from orchestrator.config import Settings
+from orchestrator.context import ContextBuilder
 from orchestrator.events import (
     Delegated,
     EventBus,
@@ -71,6 +73,8 @@ class Deps:
     workspace: Path
     approve: Approve
     save: Callable[[RunState], Awaitable[None]]  # writes the checkpoint
+    context: ContextBuilder  # what every model sees is assembled there
+    screenshots: Path | None = None  # where replies' screenshots are kept (in the run dir)
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -114,6 +118,11 @@ class Conductor:
             await self._make_plan()
             self.state.phase = Phase.ROUNDS
             await self._save()
+        if self._ledger().plan.direct:
+            return Stop(
+                reason=StopReason.SATISFIED,
+                detail="answered directly: the task needs no team and no plan",
+            )
         while True:
             self._tick()
             if hit := exceeded(self._limits, self.state.spent()):
@@ -128,6 +137,8 @@ class Conductor:
 
     async def _round(self) -> Stop | None:
         ledger, problem = await self._assess()
+        if ledger is not None:
+            self.state.ledger = self._ledger().add_findings(ledger.new_facts, self.state.rounds)
         if ledger is not None and ledger.request_satisfied.answer:
             return Stop(reason=StopReason.SATISFIED, detail=ledger.request_satisfied.reason)
         rules = self.deps.settings.stall
@@ -158,67 +169,56 @@ class Conductor:
     # --- planning ---------------------------------------------------------------------
 
     async def _make_plan(self) -> None:
-        team = self.state.team
-        facts = await self._structured(
-            "orchestrator.facts", prompts.facts(self.state.task, team), Facts
-        )
+        context, state = self.deps.context, self.state
+        facts = await self._structured("orchestrator.facts", context.facts(state), Facts)
         facts = facts or Facts()
         self.deps.bus.emit(FactsGathered(facts=facts))
-        plan = await self._structured(
-            "orchestrator.plan",
-            prompts.plan(self.state.task, team, facts.render()),
-            Plan,
-            check=self._check_plan,
+        draft = await self._structured(
+            "orchestrator.plan", context.plan(state, facts), PlanDraft, check=self._check_plan
         )
-        plan = plan or _no_plan()
-        self.state.ledger = TaskLedger(task=self.state.task, facts=facts, plan=plan)
+        plan = draft.plan() if draft is not None else _no_plan()
+        state.ledger = TaskLedger(task=state.task, facts=facts, plan=plan)
         self.deps.bus.emit(PlanMade(plan=plan, revision=0))
 
     async def _replan(self, reason: str) -> None:
+        context, state = self.deps.context, self.state
         ledger = self._ledger()
-        window = self.deps.settings.window
-        history = self.state.transcript
         facts = await self._structured(
-            "orchestrator.facts", prompts.revise_facts(ledger, history, window, reason), Facts
+            "orchestrator.facts", context.revise_facts(state, reason), Facts
         )
         facts = facts or ledger.facts
-        plan = await self._structured(
+        draft = await self._structured(
             "orchestrator.plan",
-            prompts.revise_plan(ledger, self.state.team, facts.render(), reason),
-            Plan,
+            context.revise_plan(state, facts, reason),
+            ReplanDraft,
             check=self._check_plan,
         )
-        plan = plan or ledger.plan
-        self.state.ledger = ledger.revise(
-            facts=facts, plan=plan, reason=reason, round=self.state.rounds
-        )
-        self.state.replans += 1
-        self.state.stall = stall.reset()
+        plan = draft.plan() if draft is not None else ledger.plan.model_copy(update={"reset": ()})
+        state.ledger = ledger.revise(facts=facts, plan=plan, reason=reason, round=state.rounds)
+        state.replans += 1
+        state.stall = stall.reset()
         self.deps.bus.emit(
-            Replanned(reason=reason, revision=self.state.ledger.revision, facts=facts, plan=plan)
+            Replanned(reason=reason, revision=state.ledger.revision, facts=facts, plan=plan)
         )
-        self.state.transcript.append(
+        state.transcript.append(
             Entry(
-                round=self.state.rounds,
+                round=state.rounds,
                 speaker="orchestrator",
                 kind="note",
                 text=f"Replanned because: {reason}\nNew plan:\n{plan.render()}",
             )
         )
-        for specialist in self.deps.team.values():
-            await specialist.reset()
-        self.deps.bus.emit(TeamReset())
+        # Only what the new plan asks to reset starts fresh: an open document or page
+        # that the next step builds on is kept.
+        for name in plan.reset:
+            await self.deps.team[name].reset()
+        self.deps.bus.emit(TeamReset(members=list(plan.reset)))
 
     # --- one round ----------------------------------------------------------------------
 
     async def _assess(self) -> tuple[ProgressLedger | None, str | None]:
-        messages = prompts.progress(
-            self._ledger(),
-            self.state.team,
-            self.state.transcript,
-            self.deps.settings.window,
-            self.state.rounds,
-        )
+        hints = stall.signals(self.state.stall.recent)
+        messages = self.deps.context.progress(self.state, hints)
         try:
             ledger = await structured.generate(
                 self.deps.model,
@@ -254,6 +254,7 @@ class Conductor:
             history=tuple(state.transcript),
             approve=self.deps.approve,
             notify=self._notifier(speaker),
+            notes=self.deps.context.notes(state, speaker),
         )
         started = self.deps.clock()
         try:
@@ -261,6 +262,7 @@ class Conductor:
         except Exception as exc:  # a specialist's failure is an observation, not a crash
             error = f"{type(exc).__name__}: {exc}"
             reply = Reply(f"{speaker} failed with an internal error: {error}", error=error)
+        screenshot = await self._keep_screenshot(speaker, reply)
         bus.emit(
             Replied(
                 speaker=speaker,
@@ -269,6 +271,7 @@ class Conductor:
                 files=[str(p) for p in reply.files],
                 evidence=dict(reply.evidence),
                 seconds=round(self.deps.clock() - started, 4),
+                screenshot=screenshot,
             )
         )
         text = reply.text
@@ -280,8 +283,26 @@ class Conductor:
             instruction=instruction,
             observation=reply.fingerprint(),
             error=reply.error,
+            reply=stall.reply_digest(reply.text),
         )
         state.stall = stall.record(state.stall, self.deps.settings.stall, turn)
+
+    async def _keep_screenshot(self, speaker: str, reply: Reply) -> str | None:
+        """Keep a reply's latest image in the run dir (a vision orchestrator is shown it)."""
+        folder = self.deps.screenshots
+        if not reply.images or folder is None:
+            return None
+        image = reply.images[-1]
+        suffix = ".jpg" if image.media_type == "image/jpeg" else ".png"
+        path = folder / f"round-{self.state.rounds:03d}-{speaker}{suffix}"
+
+        def write() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(image.data)
+
+        await asyncio.to_thread(write)
+        self.state.last_screenshot = str(path.relative_to(folder.parent))
+        return self.state.last_screenshot
 
     # --- the end ------------------------------------------------------------------------
 
@@ -296,11 +317,7 @@ class Conductor:
             try:
                 async with asyncio.timeout(self.deps.settings.final_answer_seconds):
                     draft = await self._structured(
-                        "orchestrator.final",
-                        prompts.final(
-                            state.ledger, state.transcript, self.deps.settings.window, note
-                        ),
-                        FinalDraft,
+                        "orchestrator.final", self.deps.context.final(state, note), FinalDraft
                     )
             except (ModelError, TimeoutError) as exc:
                 stop = Stop(reason=stop.reason, detail=f"{stop.detail}; final answer failed: {exc}")
@@ -383,12 +400,17 @@ class Conductor:
 
         return notify
 
-    def _check_plan(self, plan: Plan) -> None:
+    def _check_plan(self, plan: PlanDraft | ReplanDraft) -> None:
         names = self.state.team_names()
         unknown = sorted({s.owner for s in plan.steps} - set(names))
         if unknown:
             raise ValueError(
                 f"unknown step owner(s) {', '.join(map(repr, unknown))}; "
+                f"the team is: {', '.join(names)}"
+            )
+        if isinstance(plan, ReplanDraft) and (bad := sorted(set(plan.reset) - set(names))):
+            raise ValueError(
+                f"reset names {', '.join(map(repr, bad))}, not on the team; "
                 f"the team is: {', '.join(names)}"
             )
 

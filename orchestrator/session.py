@@ -11,13 +11,14 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestrator import sites
 from orchestrator import team as team_registry
 from orchestrator.approvals import Approvals
 from orchestrator.config import Settings
+from orchestrator.context import ContextBuilder, Reader
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import (
     CheckpointSaved,
@@ -38,6 +39,7 @@ from specialists.base import HumanChannel, Specialist, TeamEnv
 from specialists.models.protocol import Capabilities, ModelClient, ModelConfigError
 
 ORCHESTRATOR_ROLE = "orchestrator"
+SCREENSHOTS = "screenshots"  # in the run dir: the replies' latest images
 
 
 def new_config(
@@ -231,6 +233,18 @@ async def _execute(
             )
         orchestrator_model = models.for_role(ORCHESTRATOR_ROLE)
         assert orchestrator_model is not None
+        context = ContextBuilder(
+            rules=config.settings.context,
+            orchestrator=Reader.of(orchestrator_model),
+            specialists={
+                name: Reader.of(model)
+                for name in names
+                if (model := models.for_role(name)) is not None
+            },
+            today=date.today().isoformat(),
+            workspace=store.workspace,
+            run_dir=store.root,
+        )
         deps = Deps(
             model=orchestrator_model,
             team=team,
@@ -239,6 +253,8 @@ async def _execute(
             workspace=store.workspace,
             approve=approvals,
             save=save,
+            context=context,
+            screenshots=store.root / SCREENSHOTS,
         )
         result = await Conductor(state, deps).run()
         store.save_result(result)
@@ -253,7 +269,7 @@ async def _execute(
 
 
 def _fresh_state(config: RunConfig) -> RunState:
-    return RunState(run_id=config.run_id, task=config.task, team=[])
+    return RunState(run_id=config.run_id, task=config.task, attachments=config.attachments, team=[])
 
 
 async def _close_all(specialists: Iterable[Specialist]) -> None:

@@ -4,6 +4,9 @@ Checkpoints are written after every round and are all `orchestrator resume` need
 
 Schema versions (bump `SCHEMA_VERSION` and add a line when a persisted field changes):
   1: first version.
+  2: task attachments; findings in the task ledger; plan steps' details, replan root cause,
+     hints and resets; `new_facts` in progress ledgers; the latest screenshot's path.
+     Version 1 checkpoints load unchanged (every new field has a default).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from ledgers import Entry, FinalStatus, ProgressLedger, Spent, StallState, StopR
 from orchestrator.config import ScriptedModelConfig, Settings
 from orchestrator.models.managed import Meter, RoleUsage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = frozenset({1, 2})  # what this version loads (and rewrites as its own)
 
 
 class HumanConfig(BaseModel):
@@ -47,6 +51,19 @@ class SiteConfig(BaseModel):
     port: int
 
 
+class Attachment(BaseModel):
+    """A file given with the task, copied into the workspace (`name` is relative to it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    media_type: str = "application/octet-stream"
+    size: int = Field(default=0, ge=0)
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.media_type}, {self.size:,} bytes)"
+
+
 class RunConfig(BaseModel):
     """Everything needed to start, or restart, a run. Written once, as config.json."""
 
@@ -57,6 +74,7 @@ class RunConfig(BaseModel):
     created: str
     source: str = Field(description="'cli' or 'scenario:<path>'.")
     task: str
+    attachments: list[Attachment] = Field(default_factory=list)
     settings: Settings
     scripted: ScriptedModelConfig | None = None
     human: HumanConfig = Field(default_factory=HumanConfig)
@@ -111,6 +129,7 @@ class RunState(BaseModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
     task: str
+    attachments: list[Attachment] = Field(default_factory=list)
     team: list[TeamMember]
     phase: Phase = Phase.PLANNING
     ledger: TaskLedger | None = None
@@ -124,6 +143,9 @@ class RunState(BaseModel):
     meter: Meter = Field(default_factory=Meter)
     model_cursors: dict[str, int] = Field(default_factory=dict)
     human_cursor: int = 0
+    last_screenshot: str | None = Field(
+        default=None, description="The latest screenshot a specialist replied with (run dir)."
+    )
     stop: Stop | None = None
     result: FinalResult | None = None
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from orchestrator.errors import RunDirError
 from orchestrator.events import AnyEvent, Event, parse_event
-from orchestrator.state import SCHEMA_VERSION, FinalResult, RunConfig, RunState
+from orchestrator.state import READABLE_VERSIONS, SCHEMA_VERSION, FinalResult, RunConfig, RunState
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
@@ -98,7 +98,7 @@ class RunStore:
         except (OSError, json.JSONDecodeError) as exc:
             raise RunDirError(f"{path}: unreadable ({exc})") from None
         version = raw.get("schema_version") if isinstance(raw, dict) else None
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise RunDirError(
                 f"{path}: schema version {version} is not supported by this version "
                 f"(expects {SCHEMA_VERSION})"
@@ -119,6 +119,7 @@ class RunStore:
     def load_checkpoint(self) -> RunState:
         state = self._read(CHECKPOINT, RunState)
         assert isinstance(state, RunState)
+        state.schema_version = SCHEMA_VERSION  # an older checkpoint is saved as this version
         return state
 
     def save_checkpoint(self, state: RunState) -> None:

@@ -63,6 +63,9 @@ class StepContext:
     history: Sequence[Entry]
     approve: Approve
     notify: Notify  # activity worth an event: notify("action", {"name": "click", ...})
+    # The team notes for this step (task, plan, findings, the team's conversation),
+    # bounded for this specialist's model and fenced: put them in the first model message.
+    notes: str = ""
 
 
 @runtime_checkable

@@ -10,21 +10,24 @@ from pydantic import ValidationError
 
 from ledgers import (
     Choice,
+    ContextRules,
     Entry,
     Facts,
     Judgement,
     Limits,
     Plan,
+    PlanDraft,
     PlanStep,
     ProgressLedger,
+    ReplanDraft,
     Revision,
+    Speaker,
     Spent,
     StallRules,
     StallState,
     StopReason,
     TaskLedger,
     Turn,
-    Window,
     exceeded,
     stall,
     transcript,
@@ -51,7 +54,7 @@ def make_ledger(
         request_satisfied=Judgement(reason="satisfied-reason", answer=satisfied),
         in_loop=Judgement(reason=loop_reason, answer=in_loop),
         progress_made=Judgement(reason=progress_reason, answer=progress),
-        next_speaker=Choice(reason="speaker-reason", answer=speaker),
+        next_speaker=Speaker(reason="speaker-reason", answer=speaker),
         instruction=Choice(reason="instruction-reason", answer=instruction),
     )
 
@@ -61,8 +64,17 @@ def turn(
     instruction: str = "search",
     observation: str = "obs",
     error: str | None = None,
+    reply: str | None = None,
 ) -> Turn:
-    return Turn(speaker=speaker, instruction=instruction, observation=observation, error=error)
+    """A turn whose reply text is its observation unless given: same page, same words."""
+    text = observation if reply is None else reply
+    return Turn(
+        speaker=speaker,
+        instruction=instruction,
+        observation=observation,
+        error=error,
+        reply=stall.reply_digest(text),
+    )
 
 
 def state_with(*turns: Turn, count: int = 0) -> StallState:
@@ -133,11 +145,43 @@ def test_plan_render_numbers_steps_and_names_owners() -> None:
     assert plan.owners() == {"web", "coder"}
 
 
-def test_plan_requires_at_least_one_step() -> None:
+def test_a_draft_plan_needs_steps_unless_it_answers_directly() -> None:
+    with pytest.raises(ValidationError, match="needs_plan is true but there are no steps"):
+        PlanDraft.model_validate({"steps": []})
+    direct = PlanDraft.model_validate({"needs_plan": False, "steps": []}).plan()
+    assert direct.direct
+    assert direct.render() == "(no plan: the task can be answered directly)"
     with pytest.raises(ValidationError, match="steps"):
-        Plan(steps=[])
-    with pytest.raises(ValidationError):
-        Plan.model_validate({})
+        ReplanDraft.model_validate({"root_cause": "x", "steps": []})
+
+
+def test_plan_steps_carry_details_and_mark_the_reader() -> None:
+    plan = Plan(
+        steps=[
+            PlanStep(owner="web", action="find the table", details="on stats.example, 2020 column"),
+            PlanStep(owner="coder", action="sum it"),
+        ]
+    )
+    assert plan.render_for("coder") == (
+        "1. [web] find the table\n   on stats.example, 2020 column\n2. [coder] sum it  <- your step"
+    )
+
+
+def test_a_replan_draft_keeps_its_root_cause_hints_and_resets() -> None:
+    draft = ReplanDraft(
+        root_cause="the site needs a login",
+        hints=("use the public mirror",),
+        steps=(PlanStep(owner="web", action="open the mirror"),),
+        reset=("web",),
+    )
+    plan = draft.plan()
+    assert plan.reset == ("web",)
+    assert plan.render() == (
+        "1. [web] open the mirror\n"
+        "Why the previous plan failed: the site needs a login\n"
+        "Hint: use the public mirror"
+    )
+    assert ReplanDraft.model_validate({"steps": [{"owner": "w", "action": "a"}]}).reset == ()
 
 
 @pytest.mark.parametrize(
@@ -156,7 +200,7 @@ def test_plan_requires_at_least_one_step() -> None:
         ),
         (Limits, {"max_round": 5}),
         (StallRules, {"windw": 3}),
-        (Window, {"recnt": 3}),
+        (ContextRules, {"recnt": 3}),
     ],
 )
 def test_extra_fields_are_forbidden(model: Any, data: dict[str, Any]) -> None:
@@ -171,7 +215,11 @@ def test_task_ledger_render_and_initial_revision() -> None:
     ledger = TaskLedger(task="t", facts=Facts(given=["g"]), plan=make_plan(("web", "look it up")))
     assert ledger.revision == 0
     assert ledger.revisions == ()
-    assert ledger.render() == (f"Facts:\n{ledger.facts.render()}\n\nPlan:\n1. [web] look it up")
+    assert ledger.render() == (
+        f"Facts:\n{ledger.facts.render()}\n\n"
+        "Established during the run (findings, with their sources):\n- (none yet)\n\n"
+        "Plan:\n1. [web] look it up"
+    )
 
 
 def test_task_ledger_revise_keeps_superseded_version() -> None:
@@ -227,7 +275,7 @@ def test_task_ledger_revise_keeps_superseded_version() -> None:
         (StallRules(), "window", 2),
         (turn(), "speaker", "other"),
         (entry(1), "text", "changed"),
-        (Window(), "recent", 2),
+        (ContextRules(), "progress_share", 0.5),
     ],
 )
 def test_models_are_frozen(obj: Any, attr: str, value: Any) -> None:
@@ -248,10 +296,11 @@ def test_progress_ledger_parses_from_dict_and_json() -> None:
     assert from_dict.progress_made.answer is True
     assert from_dict.next_speaker.answer == "coder"
     assert from_dict.instruction.answer == "Sum the column 'pop'."
-    assert from_dict.model_dump() == PROGRESS_LEDGER_DICT
+    assert from_dict.model_dump(exclude={"new_facts"}) == PROGRESS_LEDGER_DICT
+    assert from_dict.new_facts == ()
 
 
-@pytest.mark.parametrize("missing", list(PROGRESS_LEDGER_DICT))
+@pytest.mark.parametrize("missing", list(PROGRESS_LEDGER_DICT))  # new_facts may be left out
 def test_progress_ledger_requires_every_judgement(missing: str) -> None:
     data = {k: v for k, v in PROGRESS_LEDGER_DICT.items() if k != missing}
     with pytest.raises(ValidationError, match=missing):
@@ -401,10 +450,43 @@ def test_limits_reject_nonsensical_values(data: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- stall: evidence
 
 
+def signs(verdict: stall.StallVerdict) -> tuple[str, ...]:
+    """Code evidence, whether it made the round a stall or stayed a hint."""
+    return verdict.reasons + verdict.hints
+
+
+def test_evidence_with_a_word_for_word_repeated_reply_is_a_stall() -> None:
+    prior = state_with(turn("web", "open X", "page#1"), turn("web", "open Y", "page#1"))
+    _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="web", instruction="open X"))
+    assert verdict.stalled
+    assert verdict.reasons == (
+        "the same instruction was already given to web",
+        "web returned an observation identical to an earlier one",
+        "web's reply repeats an earlier one word for word",
+    )
+
+
+def test_evidence_never_stalls_a_model_reporting_progress_with_new_replies() -> None:
+    # Different questions about the same page: same observation, different answers.
+    prior = state_with(
+        turn("web", "what is the title?", "page#1", reply="The title is A."),
+        turn("web", "what is the date?", "page#1", reply="The date is 2024-01-02."),
+    )
+    state, verdict = stall.judge(
+        prior, StallRules(), make_ledger(speaker="web", instruction="what is the title?")
+    )
+    assert not verdict.stalled
+    assert verdict.hints == (
+        "the same instruction was already given to web",
+        "web returned an observation identical to an earlier one",
+    )
+    assert state.count == 0
+
+
 def test_fresh_state_and_progress_is_not_a_stall() -> None:
     state, verdict = stall.judge(StallState(), StallRules(), make_ledger())
     assert verdict.stalled is False
-    assert verdict.reasons == ()
+    assert signs(verdict) == ()
     assert state.count == 0
 
 
@@ -413,8 +495,8 @@ def test_repeated_instruction_to_same_speaker() -> None:
     _, verdict = stall.judge(
         prior, StallRules(), make_ledger(speaker="web", instruction="search for X")
     )
-    assert verdict.stalled
-    assert verdict.reasons == ("the same instruction was already given to web",)
+    assert not verdict.stalled  # a hint for the model, not a verdict
+    assert verdict.hints == ("the same instruction was already given to web",)
 
 
 @pytest.mark.parametrize(
@@ -424,7 +506,7 @@ def test_repeated_instruction_to_same_speaker() -> None:
 def test_repeated_instruction_ignores_whitespace_and_case(variant: str) -> None:
     prior = state_with(turn("web", "search for X"))
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="web", instruction=variant))
-    assert verdict.reasons == ("the same instruction was already given to web",)
+    assert signs(verdict) == ("the same instruction was already given to web",)
 
 
 def test_same_instruction_to_a_different_speaker_is_not_repetition() -> None:
@@ -432,7 +514,7 @@ def test_same_instruction_to_a_different_speaker_is_not_repetition() -> None:
     _, verdict = stall.judge(
         prior, StallRules(), make_ledger(speaker="coder", instruction="search for X")
     )
-    assert not verdict.stalled
+    assert not signs(verdict)
 
 
 def test_different_instruction_to_same_speaker_is_not_repetition() -> None:
@@ -440,38 +522,40 @@ def test_different_instruction_to_same_speaker_is_not_repetition() -> None:
     _, verdict = stall.judge(
         prior, StallRules(), make_ledger(speaker="web", instruction="search for Y")
     )
-    assert not verdict.stalled
+    assert not signs(verdict)
 
 
 def test_repeated_instruction_found_anywhere_in_recent() -> None:
     prior = state_with(turn("web", "a", "o1"), turn("coder", "b", "o2"), turn("file", "c", "o3"))
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="web", instruction="A"))
-    assert verdict.reasons == ("the same instruction was already given to web",)
+    assert signs(verdict) == ("the same instruction was already given to web",)
 
 
 def test_identical_observation_from_same_speaker() -> None:
-    prior = state_with(turn("web", "a", "page#1"), turn("web", "b", "page#1"))
+    prior = state_with(
+        turn("web", "a", "page#1", reply="first"), turn("web", "b", "page#1", reply="second")
+    )
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="coder", instruction="new"))
-    assert verdict.reasons == ("web returned an observation identical to an earlier one",)
+    assert verdict.hints == ("web returned an observation identical to an earlier one",)
 
 
 def test_identical_observation_from_a_different_speaker_is_not_evidence() -> None:
     prior = state_with(turn("web", "a", "same"), turn("coder", "b", "same"))
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="file", instruction="new"))
-    assert not verdict.stalled
+    assert not signs(verdict)
 
 
 def test_identical_observation_only_checks_the_latest_turn() -> None:
     # web repeated itself earlier, but the latest turn (coder) is new: no evidence now.
     prior = state_with(turn("web", "a", "same"), turn("web", "b", "same"), turn("coder", "c", "x"))
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="file", instruction="new"))
-    assert not verdict.stalled
+    assert not signs(verdict)
 
 
 def test_observation_comparison_is_exact() -> None:
     prior = state_with(turn("web", "a", "page#1"), turn("web", "b", "Page#1"))
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="coder", instruction="new"))
-    assert not verdict.stalled
+    assert not signs(verdict)
 
 
 def test_same_error_again() -> None:
@@ -480,7 +564,7 @@ def test_same_error_again() -> None:
         turn("coder", "b", "o2", error="TimeoutError: page"),
     )
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="file", instruction="new"))
-    assert verdict.reasons == ("the same error came back again: TimeoutError: page",)
+    assert signs(verdict) == ("the same error came back again: TimeoutError: page",)
 
 
 def test_same_error_reason_is_capped() -> None:
@@ -489,7 +573,7 @@ def test_same_error_reason_is_capped() -> None:
         turn("web", "a", "o1", error=long_error), turn("web", "b", "o2", error=long_error)
     )
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="file", instruction="new"))
-    assert verdict.reasons == ("the same error came back again: " + "E" * 200,)
+    assert signs(verdict) == ("the same error came back again: " + "E" * 200,)
 
 
 def test_different_errors_are_not_evidence() -> None:
@@ -497,7 +581,7 @@ def test_different_errors_are_not_evidence() -> None:
         turn("web", "a", "o1", error="TimeoutError"), turn("web", "b", "o2", error="HTTP 404")
     )
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="file", instruction="new"))
-    assert not verdict.stalled
+    assert not signs(verdict)
 
 
 def test_no_error_after_an_error_is_not_evidence() -> None:
@@ -508,7 +592,7 @@ def test_no_error_after_an_error_is_not_evidence() -> None:
         turn("coder", "d", "o4", error=None),
     )
     _, verdict = stall.judge(prior, StallRules(), make_ledger(speaker="file", instruction="new"))
-    assert not verdict.stalled
+    assert not signs(verdict)
 
 
 def test_evidence_only_looks_at_the_given_recent_turns() -> None:
@@ -518,9 +602,9 @@ def test_evidence_only_looks_at_the_given_recent_turns() -> None:
     for t in [turn("web", "a", "o1"), turn("coder", "b", "o2"), turn("file", "c", "o3")]:
         state = stall.record(state, rules, t)
     _, verdict = stall.judge(state, rules, make_ledger(speaker="web", instruction="a"))
-    assert not verdict.stalled
+    assert not signs(verdict)
     _, verdict = stall.judge(state, rules, make_ledger(speaker="coder", instruction="b"))
-    assert verdict.stalled
+    assert signs(verdict) == ("the same instruction was already given to coder",)
 
 
 def test_several_reasons_accumulate_in_order() -> None:
@@ -582,7 +666,7 @@ def test_unusable_ledger_without_reason() -> None:
 
 def test_judge_does_not_touch_recent_turns() -> None:
     prior = state_with(turn("web", "a", "o1"), count=2)
-    state, _ = stall.judge(prior, StallRules(), make_ledger(speaker="web", instruction="a"))
+    state, _ = stall.judge(prior, StallRules(), make_ledger(speaker="web", progress=False))
     assert state.recent == prior.recent
     assert state.count == 3
     assert prior.count == 2  # the input state is not mutated
@@ -665,12 +749,14 @@ def test_replan_cycle_end_to_end() -> None:
     rules, max_stalls = StallRules(), 2
     state = stall.record(StallState(), rules, turn("web", "search X", "page-1"))
     state, v1 = stall.judge(state, rules, make_ledger(speaker="web", instruction="search X"))
+    assert not v1.stalled  # asked again, but nothing came back twice yet: a hint
+    state, v1 = stall.judge(state, rules, make_ledger(progress=False))
     assert v1.stalled
     assert not stall.should_replan(state, max_stalls)
     state = stall.record(state, rules, turn("web", "search X", "page-1"))
     state, v2 = stall.judge(state, rules, make_ledger(speaker="web", instruction="Search X"))
-    assert v2.stalled
-    assert len(v2.reasons) == 2
+    assert v2.stalled  # the same reply word for word: the evidence counts now
+    assert len(v2.reasons) == 3
     assert stall.should_replan(state, max_stalls)
     state = stall.reset()
     state, v3 = stall.judge(state, rules, make_ledger(speaker="web", instruction="search X"))
@@ -680,10 +766,11 @@ def test_replan_cycle_end_to_end() -> None:
 
 # --------------------------------------------------------------------------- transcript
 
+CHARS = transcript.estimate(1.0)  # one token a character: budgets read as lengths
+
 
 def test_empty_transcript() -> None:
-    assert transcript.render([]) == "(nothing has happened yet)"
-    assert transcript.render([], Window(recent=1, digests=0)) == "(nothing has happened yet)"
+    assert transcript.render([], 1000, CHARS) == "(nothing has happened yet)"
 
 
 def test_entry_heading() -> None:
@@ -691,11 +778,13 @@ def test_entry_heading() -> None:
     assert entry(4, speaker="web").heading() == "[round 4] web"
 
 
-def test_short_transcript_is_shown_in_full() -> None:
+def test_everything_that_fits_goes_in_full() -> None:
     entries = [entry(1, "hello", speaker="orchestrator", to="web"), entry(1, "hi\nthere")]
-    assert transcript.render(entries) == (
+    assert transcript.render(entries, 1000, CHARS) == (
         "[round 1] orchestrator -> web:\nhello\n[round 1] web:\nhi\nthere"
     )
+    long = [entry(i, "x" * 3000) for i in range(1, 31)]  # 90k characters
+    assert transcript.render(long, 100_000, CHARS).count("x" * 3000) == 30
 
 
 def test_truncate_marker_text_and_counts() -> None:
@@ -706,84 +795,42 @@ def test_truncate_marker_text_and_counts() -> None:
     )
 
 
-def test_recent_messages_are_capped_with_marker() -> None:
-    w = Window(recent=2, recent_chars=200, digests=0)
-    entries = [entry(1, "a" * 200), entry(2, "b" * 1234)]
-    rendered = transcript.render(entries, w)
-    assert "a" * 200 + "\n" in rendered
-    assert "[... truncated" not in rendered.split("[round 2]")[0]  # exactly at cap: kept
-    assert (
-        "b" * 200
-        + "\n[... truncated: 1,034 more characters; ask the specialist for the rest if needed]"
-    ) in rendered
-    assert "b" * 201 not in rendered
-
-
-def test_digests_are_one_line_each_and_capped() -> None:
-    w = Window(recent=1, recent_chars=200, digests=3, digest_chars=40)
-    entries = [
-        entry(1, "first line\nsecond   line\tthird"),
-        entry(2, "word " * 50),
-        entry(3, "short"),
-        entry(4, "the recent one"),
-    ]
-    rendered = transcript.render(entries, w)
+def test_over_budget_the_oldest_are_compacted_first_into_digests() -> None:
+    entries = [entry(i, f"message {i} " + "w" * 400) for i in range(1, 11)]
+    rendered = transcript.render(entries, 2500, CHARS, digest_chars=40)
+    assert len(rendered) <= 2500
     lines = rendered.split("\n")
     assert lines[0] == "Earlier messages, one line each:"
-    assert lines[1] == "- [round 1] web: first line second line third"
-    assert lines[2].startswith("- [round 2] web: word word")
-    digest2 = lines[2].removeprefix("- [round 2] web: ")
-    assert len(digest2) == 40
-    assert digest2.endswith("…")
-    assert lines[3] == "- [round 3] web: short"
-    assert lines[4] == ""
-    assert lines[5] == "Most recent messages:"
-    assert lines[6:] == ["[round 4] web:", "the recent one"]
+    digests = [ln for ln in lines if ln.startswith("- [round")]
+    full = [i for i in range(1, 11) if f"[round {i}] web:\nmessage {i} " in rendered]
+    assert digests, "something was compacted"
+    assert full == list(range(11 - len(full), 11)), "the newest stay in full"
+    assert len(digests) + len(full) == 10, "nothing dropped while digests fit"
+    assert all(len(d.removeprefix(d.split(": ", 1)[0] + ": ")) <= 40 for d in digests)
+    assert "Most recent messages:" in lines
 
 
-def test_oldest_messages_are_only_counted() -> None:
-    w = Window(recent=2, digests=3)
-    entries = [entry(i) for i in range(1, 11)]
-    rendered = transcript.render(entries, w)
-    lines = rendered.split("\n")
-    assert lines[0] == "(5 earlier messages omitted)"
-    digest_lines = [ln for ln in lines if ln.startswith("- [round")]
-    assert digest_lines == [f"- [round {i}] web: message {i}" for i in (6, 7, 8)]
-    assert rendered.endswith("[round 9] web:\nmessage 9\n[round 10] web:\nmessage 10")
-    for i in range(1, 6):
-        assert f"[round {i}]" not in rendered
+def test_when_even_digests_overflow_the_oldest_are_counted() -> None:
+    entries = [entry(i, f"message {i} " + "w" * 400) for i in range(1, 201)]
+    rendered = transcript.render(entries, 3000, CHARS, digest_chars=40)
+    assert len(rendered) <= 3000
+    omitted = int(rendered.split(" earlier messages omitted")[0].lstrip("("))
+    shown = rendered.count("[round ")
+    assert omitted + shown == 200
+    assert rendered.rstrip().endswith("w" * 400)  # the newest in full
 
 
-def test_no_digests_window_counts_all_older_messages() -> None:
-    w = Window(recent=2, digests=0)
-    entries = [entry(i) for i in range(1, 6)]
-    rendered = transcript.render(entries, w)
-    assert rendered == (
-        "(3 earlier messages omitted)\n[round 4] web:\nmessage 4\n[round 5] web:\nmessage 5"
-    )
+def test_a_single_message_larger_than_the_budget_is_cut_with_a_marker() -> None:
+    rendered = transcript.render([entry(1, "b" * 50_000)], 2000, CHARS)
+    assert "[... truncated:" in rendered
+    assert "ask the specialist for the rest if needed" in rendered
+    assert len(rendered) < 2200
 
 
-def test_no_omitted_line_when_everything_fits_in_digests() -> None:
-    w = Window(recent=2, digests=5)
-    rendered = transcript.render([entry(i) for i in range(1, 6)], w)
-    assert "omitted" not in rendered
-    assert rendered.count("\n- [round") + rendered.startswith("- [round") == 3
-
-
-@pytest.mark.parametrize(("recent", "digests"), [(1, 0), (1, 1), (3, 2), (6, 12), (10, 0)])
-def test_window_parameters_respected(recent: int, digests: int) -> None:
-    n = 30
-    w = Window(recent=recent, digests=digests)
-    rendered = transcript.render([entry(i) for i in range(1, n + 1)], w)
-    full = [i for i in range(1, n + 1) if f"[round {i}] web:\nmessage {i}" in rendered]
-    digested = [i for i in range(1, n + 1) if f"- [round {i}] web: message {i}" in rendered]
-    assert full == list(range(n - recent + 1, n + 1))
-    assert digested == list(range(n - recent - digests + 1, n - recent + 1))
-    omitted = n - recent - digests
-    assert rendered.startswith(f"({omitted} earlier messages omitted)")
-
-
-def test_window_validation() -> None:
-    for bad in ({"recent": 0}, {"recent_chars": 199}, {"digests": -1}, {"digest_chars": 39}):
+def test_context_rules_leave_room_for_the_reply() -> None:
+    rules = ContextRules()
+    assert rules.usable(32_768) == 32_768 - 2048
+    assert rules.usable(4096) == 4096 - 1024  # at most a quarter is reserved
+    for bad in ({"progress_share": 0}, {"notes_share": 1.5}, {"digest_chars": 10}):
         with pytest.raises(ValidationError):
-            Window.model_validate(bad)
+            ContextRules.model_validate(bad)

@@ -18,6 +18,7 @@ from orchestrator.events import (
     LimitReached,
     Replied,
     RoundStarted,
+    TeamReset,
     event_type,
 )
 from orchestrator.state import FinalResult, HumanConfig
@@ -102,12 +103,14 @@ async def test_a_specialist_exception_becomes_an_observation(tmp_path: Path) -> 
     assert flaky.closed
 
 
-async def test_replan_resets_every_specialist_and_code_evidence_catches_identical_observations(
-    tmp_path: Path,
+@pytest.mark.parametrize("reset", [["echo"], []])
+async def test_a_replan_resets_whom_the_new_plan_names_and_identical_replies_stall(
+    tmp_path: Path, reset: list[str]
 ) -> None:
+    replan = {"json": {**plan("echo")["json"], "root_cause": "it echoes", "reset": reset}}
     script = {
         "orchestrator.facts": [FACTS, FACTS],
-        "orchestrator.plan": [plan("echo"), plan("echo")],
+        "orchestrator.plan": [plan("echo"), replan],
         "orchestrator.progress": [
             progress("echo", "question 1"),
             progress("echo", "question 2"),
@@ -120,14 +123,18 @@ async def test_replan_resets_every_specialist_and_code_evidence_catches_identica
     result, store = await run(
         tmp_path, script, team=["echo"], limits=Limits(max_stalls=2, max_seconds=30)
     )
-    # Rounds 1-3 delegate; from round 3 the echo's identical replies count as stalls even
-    # though the model claims progress: the second stall, in round 4, triggers the replan.
+    # Rounds 1-3 delegate; from round 3 the echo's replies repeat word for word, so the
+    # code evidence counts as stalls even though the model claims progress: the second
+    # stall, in round 4, triggers the replan.
     assert result.replans == 1
     stalls = [e for e in store.events() if event_type(e) == "stall_detected"]
     assert all("identical to an earlier one" in " ".join(s.reasons) for s in stalls)  # type: ignore[attr-defined]
+    assert all("repeats an earlier one word for word" in " ".join(s.reasons) for s in stalls)  # type: ignore[attr-defined]
+    resets = [e for e in store.events() if isinstance(e, TeamReset)]
+    assert [e.members for e in resets] == [reset]
     echo = INSTANCES["echo"]
     assert isinstance(echo, Echo)
-    assert echo.resets == 1
+    assert echo.resets == len(reset)  # an open document or page is kept unless named
     assert result.status is FinalStatus.BEST_GUESS
 
 
@@ -226,7 +233,7 @@ async def test_every_round_is_checkpointed_and_events_are_ordered(tmp_path: Path
     events = list(store.events())
     seqs = [e.seq for e in events]
     assert seqs == list(range(1, len(events) + 1))
-    assert all(e.schema_version == 1 and e.run_id == result.run_id for e in events)
+    assert all(e.schema_version == 2 and e.run_id == result.run_id for e in events)
     rounds = [e.round for e in events if isinstance(e, RoundStarted)]
     assert rounds == [1, 2, 3]
     # one checkpoint after planning, one per round, two while finishing

@@ -67,7 +67,7 @@ def scenario_for(job: TrialJob) -> Scenario:
             "team": list(task.team or base.team),
             "limits": task.limits_over(base.limits),
             "stall": base.stall,
-            "window": base.window,
+            "context": base.context,
             "final_answer_seconds": base.final_answer_seconds,
             "model": model,
             "human": list(task.human) if task.human is not None else None,

@@ -29,6 +29,9 @@ from specialists.models.protocol import (
 Sleep = Callable[[float], Awaitable[None]]
 
 MAX_RETRY_AFTER = 300.0  # a provider asking for longer than this is effectively down
+# Token counts are estimated from lengths, calibrated by the provider's own counts: start
+# conservative (most text runs ~4 characters a token) and follow what calls report.
+INITIAL_CHARS_PER_TOKEN = 3.5
 
 
 class RoleUsage(BaseModel):
@@ -86,6 +89,7 @@ class ManagedModel:
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._sleep = sleep
+        self.chars_per_token = INITIAL_CHARS_PER_TOKEN
 
     @property
     def name(self) -> str:
@@ -137,6 +141,7 @@ class ManagedModel:
             else None
         )
         self._meter.add(self.role, usage, cost)
+        self._calibrate(request.prompt_chars(), usage.input_tokens)
         self._bus.emit(
             ModelCalled(
                 role=self.role,
@@ -149,6 +154,13 @@ class ManagedModel:
                 prompt_chars=request.prompt_chars(),
             )
         )
+
+    def _calibrate(self, chars: int, tokens: int) -> None:
+        if chars < 200 or tokens <= 0:  # too small to say anything about the ratio
+            return
+        ratio = min(8.0, max(1.5, chars / tokens))
+        # A slow-moving average, rounded down a little: overcounting is the safe error.
+        self.chars_per_token = 0.8 * self.chars_per_token + 0.2 * ratio * 0.95
 
     async def close(self) -> None:
         await self.inner.close()

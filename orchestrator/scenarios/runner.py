@@ -82,7 +82,7 @@ def _settings(scenario: Scenario, runs_dir: Path) -> Settings:
         team=scenario.team,
         limits=scenario.limits,
         stall=scenario.stall,
-        window=scenario.window,
+        context=scenario.context,
         approvals=scenario.approvals.mode,
         runs_dir=runs_dir,
         specialists=scenario.specialists,

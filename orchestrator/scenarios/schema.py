@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from ledgers import FinalStatus, Limits, StallRules, StopReason, Window
+from ledgers import ContextRules, FinalStatus, Limits, StallRules, StopReason
 from orchestrator.config import ApprovalMode, ScriptedModelConfig
 from orchestrator.events import EVENT_TYPES
 from orchestrator.models.spec import ModelSpec
@@ -198,7 +198,7 @@ class Scenario(BaseModel):
     team: list[str] = Field(default_factory=lambda: ["user"], min_length=1)
     limits: Limits = Field(default_factory=Limits)
     stall: StallRules = Field(default_factory=StallRules)
-    window: Window = Field(default_factory=Window)
+    context: ContextRules = Field(default_factory=ContextRules)
     final_answer_seconds: float = Field(default=60, gt=0)
     model: Annotated[
         Annotated[ScriptedChoice, Tag("scripted")] | Annotated[RealChoice, Tag("real")],

@@ -74,7 +74,9 @@ class Coder:
             context.notify(
                 "executor_warning", {"executor": executor.name, "warnings": list(executor.warnings)}
             )
-        request = await asyncio.to_thread(prompts.request, instruction, context.workspace)
+        request = await asyncio.to_thread(
+            prompts.request, instruction, context.workspace, context.notes
+        )
         self._history.append(Message.user(request))
         runs: list[Ran] = []
         max_rounds = self._settings.max_rounds

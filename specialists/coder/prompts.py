@@ -35,8 +35,9 @@ numbers or text, as computed), and the files you produced. If the task cannot be
 say why."""
 
 
-def request(instruction: str, workspace: Path) -> str:
-    return f"Request from the orchestrator:\n{instruction}\n\n{listing(workspace)}"
+def request(instruction: str, workspace: Path, notes: str = "") -> str:
+    background = f"{notes}\n\n" if notes else ""
+    return f"{background}Request from the orchestrator:\n{instruction}\n\n{listing(workspace)}"
 
 
 def listing(workspace: Path) -> str:

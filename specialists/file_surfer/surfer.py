@@ -107,7 +107,7 @@ class FileSurfer:
     # --- the two ways of choosing actions ---------------------------------------------
 
     async def _with_tools(self, instruction: str, context: StepContext) -> Outcome:
-        messages = self._opening(instruction, SYSTEM)
+        messages = self._opening(instruction, SYSTEM, context.notes)
         last, actions, limit = "", 0, self._settings.max_actions
         for _ in range(limit + EXTRA_CALLS):
             response = await self._ask(messages, final=actions >= limit)
@@ -151,7 +151,9 @@ class FileSurfer:
             f"- {n}: {d} Arguments: {', '.join(a.model_fields) or 'none'}."
             for n, (a, d) in tools.TOOLS.items()
         )
-        messages = self._opening(instruction, SYSTEM + NO_TOOLS.format(actions=listing))
+        messages = self._opening(
+            instruction, SYSTEM + NO_TOOLS.format(actions=listing), context.notes
+        )
         last = ""
         for actions in range(self._settings.max_actions + 1):
             final = actions == self._settings.max_actions
@@ -175,15 +177,16 @@ class FileSurfer:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _opening(self, instruction: str, system: str) -> list[Message]:
+    def _opening(self, instruction: str, system: str, notes: str) -> list[Message]:
         prompt = system.format(
             roots=self._roots.describe(),
             home=self._roots.home,
             tag=TAG,
             actions=self._settings.max_actions,
         )
+        background = f"{notes}\n\n" if notes else ""
         task = (
-            f"Instruction from the orchestrator:\n{instruction}\n\n"
+            f"{background}Instruction from the orchestrator:\n{instruction}\n\n"
             f"Where you are: {self.viewer.location()}\n"
             f"Files in the workspace: {self.viewer.workspace_summary()}"
         )

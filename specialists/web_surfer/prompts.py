@@ -46,9 +46,15 @@ def wrap_up_note(max_actions: int) -> str:
     )
 
 
-def first_message(instruction: str, observation: Observation | None, vision: bool) -> Message:
+def first_message(
+    instruction: str, observation: Observation | None, vision: bool, notes: str = ""
+) -> Message:
     state = observation.render() if observation is not None else "(no page open yet)"
-    text = f"Instruction from the orchestrator:\n{instruction}\n\nThe browser now:\n{state}"
+    background = f"{notes}\n\n" if notes else ""
+    text = (
+        f"{background}Instruction from the orchestrator:\n{instruction}\n\n"
+        f"The browser now:\n{state}"
+    )
     if vision and observation is not None and observation.screenshot is not None:
         text += "\n\nAttached: a screenshot of the viewport with the element numbers drawn on it."
         return Message.user(text, images=(observation.screenshot,))

@@ -98,7 +98,7 @@ class WebSurfer:
             context.notify("browser_restarted", {"reason": restarted})
         first = await self._observe_first(env, restarted)
         try:
-            log = await self._loop(env, instruction, first)
+            log = await self._loop(env, instruction, first, context.notes)
         except (ModelError, PlaywrightError, BrowserUnavailable) as exc:
             error = f"{type(exc).__name__}: {exc}"
             return Reply(f"The web surfer stopped: {error}", error=error, files=_paths(intake))
@@ -113,14 +113,16 @@ class WebSurfer:
             return None
 
     async def _loop(
-        self, env: ActionEnv, instruction: str, first: Observation | None
+        self, env: ActionEnv, instruction: str, first: Observation | None, notes: str
     ) -> prompts.StepLog:
         log = prompts.StepLog()
         limit = self.settings.max_actions_per_step
         system = Message.system(prompts.system_prompt(limit, self._tools))
         while log.reply is None and log.performed < limit:
             # Only the newest screenshot is sent: the first one only until there is another.
-            opening = prompts.first_message(instruction, first, self._vision and not log.turns)
+            opening = prompts.first_message(
+                instruction, first, self._vision and not log.turns, notes
+            )
             calls, content = await self._next_calls([system, opening], log.turns)
             if not calls:
                 log.reply = content.strip() or "(the model ended the step without a reply)"
@@ -128,7 +130,7 @@ class WebSurfer:
             outcomes = [await self._run_call(env, call, log) for call in calls]
             log.turns.append(prompts.Turn(tuple(calls), tuple(outcomes), content))
         if log.reply is None:  # out of actions: one last turn to report what it has
-            opening = prompts.first_message(instruction, first, False)
+            opening = prompts.first_message(instruction, first, False, notes)
             log.reply = await self._wrap_up([system, opening], log)
         return log
 
