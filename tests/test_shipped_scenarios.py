@@ -52,6 +52,11 @@ CORE = SCENARIOS / "core"
 FAILING = Path(__file__).resolve().parent / "data" / "scenarios" / "failing_expectation.yaml"
 
 SAME_INSTRUCTION = "the same instruction was already given to user"
+CODE_EVIDENCE = [
+    SAME_INSTRUCTION,
+    "user returned an observation identical to an earlier one",
+    "user's reply repeats an earlier one word for word",
+]
 
 
 def _shipped() -> list[Path]:
@@ -145,16 +150,17 @@ async def test_loop_is_detected_by_code_evidence_alone(tmp_path: Path) -> None:
     outcome, events = await _run("loop_detected", tmp_path)
     # The model never saw a loop and always saw progress ...
     ledgers = [e.ledger for e in of(events, ProgressAssessed)]
-    assert len(ledgers) == 6
+    assert len(ledgers) == 8
     assert all(not ledger.in_loop.answer and ledger.progress_made.answer for ledger in ledgers)
-    # ... so every stall reason is the code's repeated-instruction evidence, and only that.
+    # ... so every stall reason is the code's evidence, and only that: the repeated
+    # instruction counts once the person's reply has come back word for word.
     stalls = of(events, StallDetected)
     assert [s.count for s in stalls] == [1, 2, 1, 2]
-    assert [s.round for s in stalls] == [2, 3, 5, 6]
-    assert all(s.reasons == [SAME_INSTRUCTION] for s in stalls)
+    assert [s.round for s in stalls] == [3, 4, 7, 8]
+    assert all(s.reasons == CODE_EVIDENCE for s in stalls)
     (replanned,) = of(events, Replanned)
-    assert replanned.reason == SAME_INSTRUCTION
-    assert replanned.round == 3
+    assert replanned.reason == "; ".join(CODE_EVIDENCE)
+    assert replanned.round == 4
     (limit,) = of(events, LimitReached)
     assert limit.reason is StopReason.MAX_REPLANS
     assert SAME_INSTRUCTION in limit.detail
