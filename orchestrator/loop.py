@@ -238,6 +238,7 @@ class Conductor:
     async def _delegate(self, speaker: str, instruction: str) -> None:
         bus, state = self.deps.bus, self.state
         bus.emit(Delegated(speaker=speaker, instruction=instruction))
+        notes = self.deps.context.notes(state, speaker)  # before this instruction joins
         state.transcript.append(
             Entry(
                 round=state.rounds,
@@ -254,7 +255,7 @@ class Conductor:
             history=tuple(state.transcript),
             approve=self.deps.approve,
             notify=self._notifier(speaker),
-            notes=self.deps.context.notes(state, speaker),
+            notes=notes,
         )
         started = self.deps.clock()
         try:
