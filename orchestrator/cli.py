@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from orchestrator import session
+from orchestrator import attachments, session
 from orchestrator.columns import print_columns
 from orchestrator.config import Settings, load_settings
 from orchestrator.errors import OrchestratorError
@@ -111,6 +111,15 @@ def run(
     max_rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds.")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="Wall-clock limit for the run.")] = None,
     headed: Annotated[bool, typer.Option(help="Show the browser's window.")] = False,
+    attach: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--attach",
+            metavar="FILE",
+            help="A file for the task (repeatable): copied into the workspace, and its name, "
+            "type and size shown to the orchestrator (images too, to a vision model).",
+        ),
+    ] = None,
     runs_dir: RunsDirOpt = None,
     quiet: QuietOpt = False,
     log_json: JsonLogsOpt = False,
@@ -121,9 +130,14 @@ def run(
         settings = _override(settings, team, max_rounds, max_seconds, runs_dir)
         if headed:
             settings = settings.model_copy(update={"headed": True})
-        run_config = session.new_config(task, settings, human=HumanConfig(mode="console"))
+        files = list(attach or [])
+        described = attachments.describe_all(files)
+        run_config = session.new_config(
+            task, settings, human=HumanConfig(mode="console"), attachments=described
+        )
         session.preflight(run_config, os.environ)
         store = session.start(run_config)
+        attachments.copy_in(store.workspace, files, described)
     except (OrchestratorError, ModelError) as exc:
         _fail(str(exc))
     result = _execute(store, _subscribers(quiet, log_json), interactive=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchestrator import session, sites
+from orchestrator import attachments, session, sites
 from orchestrator.config import Settings
 from orchestrator.evaluation import scoring
 from orchestrator.evaluation.extraction import extract
@@ -116,6 +116,8 @@ async def _run(
         urls = {name: (site.url, site.port) for name, site in running.items()}
         source = f"eval:{job.suite_path}#{job.task.id}/r{job.repeat}"
         config = build_config(job.suite_path, scenario, job.runs_dir, urls, source=source)
+        told = [attachments.describe(a.src, a.dest) for a in job.task.attachments]
+        config = config.model_copy(update={"attachments": told})
         store = session.start(config, job.runs_dir)
         _copy_attachments(job, store)
         result = await session.execute(store, environ=environ, sites_running=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import session, sites
+from orchestrator import attachments, session, sites
 from orchestrator.config import Settings
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import Subscriber
@@ -110,6 +110,11 @@ def build_config(
     if isinstance(scenario.model, ScriptedChoice):
         scripted = scenario.model.scripted.model_dump(by_alias=True, exclude_none=True)
         data["scripted"] = substitute(scripted, values, ("model", "scripted"))
+    data["attachments"] = [
+        attachments.describe(path.parent / f.src, f.dest or Path(f.src).name).model_dump()
+        for f in scenario.fixtures.files
+        if f.attach
+    ]
     data["approval_rules"] = [r.model_dump() for r in scenario.approvals.rules]
     data["sites"] = {
         name: SiteConfig(

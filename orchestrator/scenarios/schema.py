@@ -70,6 +70,10 @@ class FileFixture(BaseModel):
 
     src: str = Field(description="Path relative to the scenario file.")
     dest: str | None = Field(default=None, description="Path inside the workspace.")
+    attach: bool = Field(
+        default=False,
+        description="Attach it to the task: the orchestrator is told its name, type and size.",
+    )
 
 
 class Fixtures(BaseModel):

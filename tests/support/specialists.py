@@ -87,3 +87,39 @@ class Fetcher:
 
 def create_fetcher(env: TeamEnv) -> Specialist:
     return Fetcher()
+
+
+class Snapper:
+    """Replies with a screenshot, as the web surfer does for a vision model."""
+
+    name = "snapper"
+    description = "Looks at a page and replies with a screenshot of it."
+
+    def __init__(self, png: bytes) -> None:
+        self.png = png
+
+    async def step(self, instruction: str, context: StepContext) -> Reply:
+        from specialists.models.protocol import ImagePart
+
+        return Reply("Here is the page.", images=(ImagePart(self.png),))
+
+    async def reset(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def create_snapper(env: TeamEnv) -> Specialist:
+    INSTANCES["snapper"] = specialist = Snapper(tiny_png())
+    return specialist
