@@ -113,7 +113,8 @@ class LiveView:
                     )
                 )
             case TeamReset():
-                c.print("[dim]team reset[/]")
+                reset = ", ".join(event.members) if event.members else "nobody (state kept)"
+                c.print(f"[dim]team reset: {escape(reset)}[/]")
             case OutputInvalid():
                 c.print(
                     f"[dim red]{event.purpose}: invalid reply (attempt {event.attempt}): {escape(event.error)}[/]"
@@ -167,6 +168,8 @@ class LiveView:
             "progress",
             f"{_yes_no(ledger.progress_made.answer)} {escape(ledger.progress_made.reason)}",
         )
+        for fact in ledger.new_facts:
+            table.add_row("new fact", f"{escape(fact.fact)} [dim]({escape(fact.source)})[/]")
         if not ledger.request_satisfied.answer:
             table.add_row(
                 "next",
