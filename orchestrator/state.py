@@ -21,7 +21,18 @@ from orchestrator.config import ScriptedModelConfig, Settings
 from orchestrator.models.managed import Meter, RoleUsage
 
 SCHEMA_VERSION = 2
-READABLE_VERSIONS = frozenset({1, 2})  # what this version loads (and rewrites as its own)
+READABLE_VERSIONS = frozenset({1, 2})  # what `upgrade` brings to this version's shape
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """A persisted payload (config, checkpoint, result) of a readable older version, in
+    this version's shape (a checkpoint is then saved as this version)."""
+    if raw.get("schema_version") == 1:
+        settings = raw.get("settings")
+        if isinstance(settings, dict):
+            settings.pop("window", None)  # v2: the token-budgeted `context` replaced it
+        raw["schema_version"] = 2
+    return raw
 
 
 class HumanConfig(BaseModel):

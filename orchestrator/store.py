@@ -25,7 +25,14 @@ from pydantic import BaseModel, ValidationError
 
 from orchestrator.errors import RunDirError
 from orchestrator.events import AnyEvent, Event, parse_event
-from orchestrator.state import READABLE_VERSIONS, SCHEMA_VERSION, FinalResult, RunConfig, RunState
+from orchestrator.state import (
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    FinalResult,
+    RunConfig,
+    RunState,
+    upgrade,
+)
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
@@ -104,7 +111,7 @@ class RunStore:
                 f"(expects {SCHEMA_VERSION})"
             )
         try:
-            return model.model_validate(raw)
+            return model.model_validate(upgrade(raw))
         except ValidationError as exc:
             raise RunDirError(f"{path}: invalid ({exc.error_count()} problems): {exc}") from None
 
@@ -119,7 +126,6 @@ class RunStore:
     def load_checkpoint(self) -> RunState:
         state = self._read(CHECKPOINT, RunState)
         assert isinstance(state, RunState)
-        state.schema_version = SCHEMA_VERSION  # an older checkpoint is saved as this version
         return state
 
     def save_checkpoint(self, state: RunState) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -558,3 +559,21 @@ def test_resuming_a_non_run_directory_is_a_one_line_error(
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [f"error: not-a-run: {message}"]
     assert sorted(p.name for p in tmp_path.iterdir()) == (["not-a-run"] if make else [])
+
+
+# --- old checkpoints ----------------------------------------------------------------------
+
+
+async def test_a_version_1_run_resumes_to_the_same_end(tmp_path: Path, baseline: Baseline) -> None:
+    """A run interrupted after round 2 by the version that wrote schema 1 (checked in under
+    tests/data/old_runs/) resumes with this version and ends like an uninterrupted run."""
+    old = Path(__file__).parent / "data" / "old_runs" / "v1-after-round-2"
+    root = tmp_path / old.name
+    shutil.copytree(old, root)
+    store = RunStore.open(root)
+    assert json.loads((root / "checkpoint.json").read_text())["schema_version"] == 1
+    await session.execute(store)
+    assert_same_as_baseline(store, baseline)
+    assert json.loads((root / "checkpoint.json").read_text())["schema_version"] == 2
+    events = assert_log_intact(store)
+    assert types(events).count("run_resumed") == 1
