@@ -55,6 +55,12 @@ class ContextRules(BaseModel):
         le=1,
         description="Share of a specialist's usable context for its team notes.",
     )
+    notes_max_tokens: int = Field(
+        default=8192,
+        ge=256,
+        description="A cap on team notes however large the context: the rest of it is the "
+        "specialist's own working space (pages, files, program output).",
+    )
     digest_chars: int = Field(default=240, ge=40, description="Length of a digest line.")
 
     def usable(self, context_tokens: int) -> int:

@@ -127,7 +127,7 @@ class ContextBuilder:
             return prompts.team_notes(self._task(state), plan, findings, conversation)
 
         usable = self.rules.usable(reader.capabilities.context_tokens)
-        budget = int(usable * self.rules.notes_share)
+        budget = min(self.rules.notes_max_tokens, int(usable * self.rules.notes_share))
         return self._fit(build, seen, budget, reader.count)
 
     # --- helpers --------------------------------------------------------------------------
