@@ -124,7 +124,8 @@ SCRIPT: dict[str, list[Any]] = {
 }
 
 
-def render(request: ModelRequest, tmp: Path) -> str:
+def render(request: ModelRequest, root: Path) -> str:
+    """The request as text, with the run directory (its name has a date) as <run>."""
     lines = [f"purpose: {request.purpose}"]
     if isinstance(request.response_format, JsonSchemaFormat):
         lines.append(f"response_format: json_schema {request.response_format.name}")
@@ -134,7 +135,7 @@ def render(request: ModelRequest, tmp: Path) -> str:
         images = f" +{len(message.images)} image(s)" if message.images else ""
         lines.append(f"=== {message.role}{images}")
         lines.append(message.content)
-    return "\n".join(lines).replace(str(tmp), "<tmp>") + "\n"
+    return "\n".join(lines).replace(str(root), "<run>") + "\n"
 
 
 async def test_every_purpose_matches_its_golden_prompt(
@@ -169,7 +170,7 @@ async def test_every_purpose_matches_its_golden_prompt(
     for request in model.requests:
         seen[request.purpose] = seen.get(request.purpose, 0) + 1
         name = f"{request.purpose}-{seen[request.purpose]}"
-        rendered[name] = render(request, tmp_path)
+        rendered[name] = render(request, store.root)
     wanted = {
         "orchestrator.facts-1": "facts",
         "orchestrator.plan-1": "plan",
@@ -191,7 +192,7 @@ async def test_every_purpose_matches_its_golden_prompt(
     opening = web_prompts.first_message("Find the widget's price online.", None, False, notes)
     system = web_prompts.system_prompt(6, True)
     rendered["web_surfer-1"] = render(
-        ModelRequest("web_surfer", (Message.system(system), opening)), tmp_path
+        ModelRequest("web_surfer", (Message.system(system), opening)), store.root
     )
     wanted["web_surfer-1"] = "web_surfer_first"
     update = os.environ.get("UPDATE_GOLDEN") == "1"
