@@ -20,6 +20,8 @@ from specialists.web_surfer.toolbox import (
 )
 
 MAX_FIND_CONTEXTS = 5
+FIND_AROUND_CHARS = 150  # characters shown on each side of a match
+FIND_MAX_CHARS = 500
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
@@ -33,7 +35,8 @@ def normalise_url(url: str) -> str:
 
 async def visit_url(env: ActionEnv, args: VisitArgs) -> str:
     url = normalise_url(args.url)
-    env.notes += await env.driver.goto(url)
+    if trouble := await env.driver.goto(url):  # said in the result, not only as a note
+        return f"tried to open {url}: " + "; ".join(trouble)
     return f"opened {url}"
 
 
@@ -98,25 +101,37 @@ async def close_tab(env: ActionEnv, args: TabArgs) -> str:
 
 async def find_on_page(env: ActionEnv, args: FindArgs) -> str:
     page = env.driver.tab.page
+    options = {
+        "text": args.text[:FIND_MAX_CHARS],
+        "occurrence": args.occurrence,
+        "maxContexts": MAX_FIND_CONTEXTS,
+        "around": FIND_AROUND_CHARS,
+    }
     try:
-        found = await page.evaluate(
-            page_scripts.FIND_TEXT,
-            {"text": args.text, "occurrence": args.occurrence, "maxContexts": MAX_FIND_CONTEXTS},
-        )
+        found = await page.evaluate(page_scripts.FIND_TEXT, options)
     except PlaywrightError as exc:
-        raise ActionError(f"find failed: {exc}") from None
+        raise ActionError(f"find failed: {first_line(exc)}") from None
     if not found["count"]:
         return f"{args.text!r} does not occur on this page"
-    lines = [
-        f"{args.text!r} occurs {found['count']} time(s); scrolled to match {found['index']} "
-        f"(find_on_page with occurrence={found['index'] + 1} for the next one)"
-        if found["index"] < found["count"]
-        else f"{args.text!r} occurs {found['count']} time(s); scrolled to match {found['index']} (the last)"
+    count, index = found["count"], found["index"]
+    nxt = (
+        f"find_on_page with occurrence={index + 1} for the next one"
+        if index < count
+        else "the last"
+    )
+    head = f"{args.text!r} occurs {count} time(s); scrolled to match {index} ({nxt})"
+    contexts = [
+        f"{i}. {'…' if c['cutBefore'] else ''}{c['text']}{'…' if c['cutAfter'] else ''}"
+        for i, c in enumerate(found["contexts"], 1)
     ]
-    contexts = [f"{i}. …{text}…" for i, text in enumerate(found["contexts"], 1)]
-    if found["count"] > len(found["contexts"]):
-        contexts.append(f"(and {found['count'] - len(found['contexts'])} more)")
-    return "\n".join([*lines, fence("\n".join(contexts))])
+    if count > len(contexts):
+        contexts.append(f"(and {count - len(contexts)} more)")
+    return fence("\n".join([head, "The text around each match:", *contexts]))
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 async def search(env: ActionEnv, args: SearchArgs) -> str:

@@ -60,11 +60,15 @@ async def click(env: ActionEnv, args: ElementArgs) -> str:
 
 async def type_text(env: ActionEnv, args: TypeArgs) -> str:
     located = await _prepare(env, args.id)
+    secret = args.secret or bool(await located.locator.evaluate(page_scripts.IS_PASSWORD))
+    if secret:  # remembered before typing: nothing recorded from here on may show it
+        env.driver.secrets.add(args.text)
     if args.append:
         await located.locator.press_sequentially(args.text)
     else:
         await located.locator.fill(args.text)
-    done = f"typed {args.text!r} into {located.element.describe()}"
+    shown = f"a secret ({len(args.text)} characters)" if secret else repr(args.text)
+    done = f"typed {shown} into {located.element.describe()}"
     if args.submit:
         await env.approve("submit form", await _form_detail(located), risky=True)
         env.driver.tab.history.mark_action()

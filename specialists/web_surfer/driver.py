@@ -22,9 +22,11 @@ from specialists.web_surfer.browser import BrowserSession
 from specialists.web_surfer.observe import Element, Observation, collect, set_of_marks
 from specialists.web_surfer.policy import UrlPolicy
 from specialists.web_surfer.proxy import PolicyProxy
+from specialists.web_surfer.redaction import Secrets
 from specialists.web_surfer.settings import WebSurferSettings
 from specialists.web_surfer.tabs import Tab, Tabs
 
+STOP_SECONDS = 3.0
 QUIET_MS = 30  # the DOM counts as settled after this long without a mutation
 
 
@@ -46,6 +48,7 @@ class Driver:
         self.proxy = PolicyProxy(self.policy, self._blocked)
         self.browser = BrowserSession(settings, headless=headless, proxy=None)
         self.tabs = Tabs()
+        self.secrets = Secrets()  # values typed into password fields (or marked secret)
         self.last: Observation | None = None
         self._generation = 0
 
@@ -123,13 +126,29 @@ class Driver:
         try:
             await tab.page.goto(url, wait_until="commit")
         except PlaywrightTimeout:
+            # A navigation left pending blocks every later script in the tab: stop it.
+            stopped = await self.stop_loading(tab.page)
             notes.append(
                 f"{url} sent no response within {self.settings.navigation_timeout:g} s; "
-                "showing the tab as it is"
+                + ("the navigation was stopped and " if stopped else "")
+                + "the tab is shown as it is"
             )
         except PlaywrightError as exc:
             notes.append(self._navigation_failure(url, exc))
         return notes  # the caller settles the page, as after every action
+
+    async def stop_loading(self, page: Page) -> bool:
+        """Stop what the tab is loading (the browser's Stop button), within seconds."""
+        try:
+            async with asyncio.timeout(STOP_SECONDS):
+                session = await page.context.new_cdp_session(page)
+                try:
+                    await session.send("Page.stopLoading")
+                finally:
+                    await session.detach()
+            return True
+        except (PlaywrightError, TimeoutError):
+            return False
 
     def _navigation_failure(self, url: str, exc: PlaywrightError) -> str:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -145,9 +164,12 @@ class Driver:
                 "domcontentloaded", timeout=self.settings.navigation_timeout * 1000
             )
         except PlaywrightTimeout:
+            # A server gone silent mid-page would make every later action wait again.
+            stopped = await self.stop_loading(page)
             return [
                 f"the page was still loading after {self.settings.navigation_timeout:g} s; "
-                "this is what had arrived"
+                + ("loading was stopped; " if stopped else "")
+                + "this is what had arrived"
             ]
         except PlaywrightError:
             return []
@@ -205,14 +227,18 @@ class Driver:
         tab = self.tab
         try:
             observation = await self._collect(tab)
-        except PlaywrightError:  # the page navigated meanwhile (a late redirect): once more
+        except (PlaywrightError, TimeoutError):  # navigated meanwhile (a late redirect)?
             await self.settle()
-            observation = await self._collect(tab)
+            try:
+                observation = await self._collect(tab)
+            except (PlaywrightError, TimeoutError) as exc:
+                observation = self._unobserved(tab, exc)
         observation = replace(
             observation,
-            notes=tuple(notes),
+            notes=(*notes, *observation.notes),
             tab=self.tabs.tabs.index(tab) + 1,
             tabs=len(self.tabs.tabs),
+            status=tab.status,
         )
         if tab.document is not None and tab.document_url == tab.page.url:
             observation = replace(observation, document=tab.document, elements=())
@@ -224,7 +250,17 @@ class Driver:
 
     async def _collect(self, tab: Tab) -> Observation:
         limits = (self.settings.max_elements, self.settings.viewport_text_chars)
-        return await collect(tab.page, self._generation, *limits)
+        async with asyncio.timeout(self.settings.action_timeout):  # a soft bound of its own
+            return await collect(tab.page, self._generation, *limits)
+
+    def _unobserved(self, tab: Tab, exc: BaseException) -> Observation:
+        """What is known of a tab whose content could not be read: its address, and why."""
+        if isinstance(exc, TimeoutError):
+            why = f"the page did not answer within {self.settings.action_timeout:g} s"
+        else:
+            why = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+        note = f"the page's content could not be read ({why}); try again or go elsewhere"
+        return Observation(url=tab.page.url, title="", notes=(note,))
 
 
 async def _count(locator: Locator) -> int:

@@ -62,6 +62,11 @@ class TypeArgs(ElementArgs):
     text: str = Field(description="The text to type.")
     submit: bool = Field(default=False, description="Press Enter afterwards (submits a form).")
     append: bool = Field(default=False, description="Keep the field's text and type after it.")
+    secret: bool = Field(
+        default=False,
+        description="The text is a secret (password, token, code): it is never echoed or logged. "
+        "Password fields are treated so anyway.",
+    )
 
 
 class SelectArgs(ElementArgs):
