@@ -20,7 +20,7 @@ from specialists.web_surfer.toolbox import (
 )
 
 MAX_FIND_CONTEXTS = 5
-FIND_AROUND_CHARS = 150  # characters shown on each side of a match
+FIND_BEFORE_CHARS, FIND_AFTER_CHARS = 120, 240  # shown around a match
 FIND_MAX_CHARS = 500
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -105,7 +105,8 @@ async def find_on_page(env: ActionEnv, args: FindArgs) -> str:
         "text": args.text[:FIND_MAX_CHARS],
         "occurrence": args.occurrence,
         "maxContexts": MAX_FIND_CONTEXTS,
-        "around": FIND_AROUND_CHARS,
+        "before": FIND_BEFORE_CHARS,
+        "after": FIND_AFTER_CHARS,
     }
     try:
         found = await page.evaluate(page_scripts.FIND_TEXT, options)

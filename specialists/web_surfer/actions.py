@@ -153,6 +153,17 @@ async def perform(
         env.notes.append(restarted)
         env.restarts.append(restarted)
         env.context.notify("browser_restarted", {"reason": restarted})
+    env.driver.guard.approver = env.approve_request  # requests the action leads to
+    try:
+        return await _perform(env, name, action, args, marks=marks)
+    finally:
+        env.driver.guard.approver = None
+        env.driver.guard.forget_forms()
+
+
+async def _perform(
+    env: ActionEnv, name: str, action: Action, args: Args, *, marks: bool
+) -> Outcome:
     text, ok = await _run(env, action, args)
     secrets = env.driver.secrets
     text = cap(secrets.redact(text), RESULT_MAX_CHARS, "result")
@@ -168,6 +179,10 @@ async def perform(
             notes = env.notes + env.driver.tabs.take_notes() + notes
             env.notes.clear()
             observation = await env.driver.observe(marks=marks, notes=notes)
+            if late := env.driver.tabs.follow_new():  # a new tab announced itself late
+                notes += await env.driver.settle()
+                notes += env.driver.tabs.announce(late) + env.driver.tabs.take_notes()
+                observation = await env.driver.observe(marks=marks, notes=notes)
     except (PlaywrightError, TimeoutError) as exc:
         failure = _why(exc, _budget(env))
         text = f"{text}\nerror: no observation: {failure}"

@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass, replace
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page
+from playwright.async_api import Locator, Page, Request
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from specialists.web_surfer import page_scripts
 from specialists.web_surfer.browser import BrowserSession
+from specialists.web_surfer.guard import RequestGuard
 from specialists.web_surfer.observe import Element, Observation, collect, set_of_marks
 from specialists.web_surfer.policy import UrlPolicy
 from specialists.web_surfer.proxy import PolicyProxy
@@ -46,6 +47,9 @@ class Driver:
         self.settings = settings
         self.policy = UrlPolicy.from_settings(settings.url_policy)
         self.proxy = PolicyProxy(self.policy, self._blocked)
+        self.guard = RequestGuard(
+            self.policy, settings.request_approvals, self._guard_note, self._ours
+        )
         self.browser = BrowserSession(settings, headless=headless, proxy=None)
         self.tabs = Tabs()
         self.secrets = Secrets()  # values typed into password fields (or marked secret)
@@ -82,6 +86,7 @@ class Driver:
 
     async def _attach(self) -> None:
         context = self.browser.context
+        await context.route("**/*", self.guard.handle)  # policy and approvals, in the browser
         self.tabs.attach(context)
         if not self.tabs.tabs:
             await self.tabs.open_blank(context)
@@ -104,6 +109,17 @@ class Driver:
             return self.tabs.current.page
         except LookupError:
             return None
+
+    def _guard_note(self, note: str) -> None:
+        if note not in self.tabs.notes:
+            self.tabs.notes.append(note)
+
+    def _ours(self, request: Request) -> bool:
+        """A request of a page that is not a tab (a search provider's page of our own)."""
+        try:
+            return request.frame.page in self.tabs.internal_pages
+        except PlaywrightError:  # a service worker's request has no frame
+            return False
 
     def _blocked(self, url: str, reason: str) -> None:
         if not any(reason in note for note in self.tabs.notes):  # once per reason
@@ -160,12 +176,14 @@ class Driver:
         """Wait (bounded) for the current tab to load and go quiet; say if it did not."""
         page, tab = self.tab.page, self.tab
         try:
-            await page.wait_for_load_state(
-                "domcontentloaded", timeout=self.settings.navigation_timeout * 1000
-            )
+            if not tab.stalled:
+                await page.wait_for_load_state(
+                    "domcontentloaded", timeout=self.settings.navigation_timeout * 1000
+                )
         except PlaywrightTimeout:
             # A server gone silent mid-page would make every later action wait again.
             stopped = await self.stop_loading(page)
+            tab.stalled = True
             return [
                 f"the page was still loading after {self.settings.navigation_timeout:g} s; "
                 + ("loading was stopped; " if stopped else "")

@@ -295,9 +295,8 @@ FIND_TEXT = r"""(opts) => {
   window.scrollBy(0, r.top - window.innerHeight / 3);
   const sel = window.getSelection(); if (sel) { sel.removeAllRanges(); sel.addRange(range); }
   // The text around each hit (not the start of its block: a block can be megabytes).
-  const around = opts.around;
   const contexts = found.slice(0, opts.maxContexts).map(([a, b]) => {
-    const from = Math.max(0, a - around), to = Math.min(all.length, b + around);
+    const from = Math.max(0, a - opts.before), to = Math.min(all.length, b + opts.after);
     return {text: all.slice(from, to).replace(/\s+/g, ' ').trim(),
             cutBefore: from > 0, cutAfter: to < all.length};
   });
@@ -373,3 +372,53 @@ SELECT_OPTIONS = (
 
 # Whether an element is a password field (its value must never be echoed or logged).
 IS_PASSWORD = "(el) => (el.type || '').toLowerCase() === 'password'"
+
+# The page as HTML in the composed tree, for read_page and answer_question: open shadow
+# roots in place of their hosts' light DOM (slots filled with what is assigned to them),
+# same-origin frames' documents after their <iframe>; what cannot be included (frames
+# of another origin) is counted. Iterative (a deep DOM must not overflow the stack) and
+# capped at `limit` characters.
+COMPOSED_HTML = r"""(limit) => {
+  const VOID = new Set(['AREA', 'BASE', 'BR', 'COL', 'EMBED', 'HR', 'IMG', 'INPUT', 'LINK',
+    'META', 'SOURCE', 'TRACK', 'WBR']);
+  const SKIP = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE']);
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const attr = (t) => esc(t).replace(/"/g, '&quot;');
+  const counts = {shadowRoots: 0, frames: 0, crossOriginFrames: 0};
+  const out = []; let size = 0, truncated = false;
+  const emit = (s) => { out.push(s); size += s.length; };
+  const children = (n) => {
+    if (n.shadowRoot) { counts.shadowRoots++; return n.shadowRoot.childNodes; }
+    if (n.tagName === 'SLOT') { const given = n.assignedNodes(); if (given.length) return given; }
+    return n.childNodes;
+  };
+  const stack = [document.documentElement];
+  while (stack.length) {
+    const n = stack.pop();
+    if (size > limit) { truncated = true; break; }
+    if (typeof n === 'string') { emit(n); continue; }
+    if (n.nodeType === 3) { emit(esc(n.nodeValue.slice(0, limit - size + 1))); continue; }
+    if (n.nodeType !== 1 || SKIP.has(n.tagName)) continue;
+    const name = n.tagName.toLowerCase();
+    let open = '<' + name;
+    for (const a of n.attributes) open += ' ' + a.name + '="' + attr(a.value.slice(0, 2000)) + '"';
+    emit(open + '>');
+    if (VOID.has(n.tagName)) continue;
+    const after = ['</' + name + '>'];
+    if (n.tagName === 'IFRAME' || n.tagName === 'FRAME') {
+      let doc = null; try { doc = n.contentDocument; } catch (e) { doc = null; }
+      if (doc && doc.body) {
+        counts.frames++;
+        after.push('<section data-ws-frame="">', doc.body, '</section>');
+      } else if (n.getAttribute('src') && !n.getAttribute('src').startsWith('about:')) {
+        counts.crossOriginFrames++;
+      }
+      for (let i = after.length - 1; i >= 0; i--) stack.push(after[i]);
+      continue;
+    }
+    stack.push(after[0]);
+    const kids = children(n);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
+  }
+  return {html: out.join(''), truncated, ...counts};
+}"""

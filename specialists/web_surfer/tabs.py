@@ -34,6 +34,7 @@ class Tab:
     document_url: str = ""
     document_pages: list[str] = field(default_factory=list)
     markdown: tuple[str, PageMarkdown] | None = None  # (content hash, converted page)
+    stalled: bool = False  # its document's load was stopped: not waited for again
 
     @property
     def is_pdf(self) -> bool:
@@ -47,6 +48,7 @@ class Tabs:
         self.notes: list[str] = []  # announcements for the next observation
         self._new: list[Tab] = []
         self._internal = 0  # pages we are opening for our own use (e.g. a search page)
+        self.internal_pages: list[Page] = []  # those pages (their requests are ours)
         self._dropped_current: str | None = None  # where the current tab was when it closed
 
     def attach(self, context: BrowserContext) -> None:
@@ -90,6 +92,7 @@ class Tabs:
         claims = self._internal
         self._internal += 1
         page = await context.new_page()
+        self.internal_pages = [p for p in self.internal_pages if not p.is_closed()] + [page]
         if self._internal > claims:  # the page event has not come (yet): withdraw the claim
             self._internal -= 1
         if (tab := self.find(page)) is not None:
@@ -165,6 +168,7 @@ class Tabs:
 
     def _navigated(self, tab: Tab, url: str, frame: object) -> None:
         if frame is tab.page.main_frame:
+            tab.stalled = False  # a new document
             tab.history.committed(url)
 
     def _responded(self, tab: Tab, response: Response) -> None:

@@ -37,6 +37,11 @@ class ActionEnv:
         if not approved:
             raise ActionError(f"not done: '{action}' was not approved ({detail})")
 
+    async def approve_request(self, action: str, detail: str) -> bool:
+        """For the request guard: may the page send this request (a POST, a state-changing
+        link)? Asked through the run's approval policy, like a form submission."""
+        return await self.context.approve(ApprovalRequest(NAME, action, detail, risky=True))
+
 
 class Args(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -99,6 +99,19 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path == "/huge":
             chars = int(query.get("chars", 2 * MB))
             self._page(f"<title>Huge</title><p>{huge_paragraph(chars)}</p>")
+        elif parts.path == "/embeds-blocked":  # a trailing-dot metadata host, two ways
+            target = query.get("target", "http://metadata.google.internal./computeMetadata/v1/")
+            self._page(
+                f"<title>Embeds</title><p id=out>waiting</p><img src='{target}'><script>"
+                f"fetch('{target}').then((r) => {{ out.textContent = 'answered ' + r.status; }},"
+                " () => { out.textContent = 'failed in the browser'; })</script>"
+            )
+        elif parts.path == "/cross-frame":
+            other = query["other"]
+            self._page(
+                "<title>Frames</title><main><p>Top text.</p>"
+                f"<iframe src='{other}/frame-inner' title=foreign></iframe></main>"
+            )
         elif parts.path == "/never-answers":
             self.site.stop.wait(HANG_SECONDS)  # the request was read; no answer ever comes
         elif parts.path == "/silent-after-headers":
@@ -110,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             status = int(parts.path.rsplit("/", 1)[1])
             self._page(f"<title>Error {status}</title><p>Something went wrong.</p>", status)
         elif parts.path == "/big.bin":
-            self._stream(int(query.get("mb", 1)), query.get("name", "big.bin"))
+            self._stream(int(query.get("mb", 1)), query.get("name", "big.bin"), "bare" in query)
         elif parts.path == "/big-link":
             mb = int(query.get("mb", 1))
             self._page(f"<title>File</title><a href='/big.bin?mb={mb}'>Get the file</a>")
@@ -123,9 +136,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.site.hits.append(("POST", self.path))
         self._page("<p>done</p>")
 
-    def _stream(self, mb: int, name: str) -> None:
+    def _stream(self, mb: int, name: str, chunked: bool) -> None:
         disposition = f'attachment; filename="{name}"'
-        extra = {"Content-Length": str(mb * MB), "Content-Disposition": disposition}
+        extra = {"Content-Disposition": disposition}
+        if not chunked:  # without a length the end is the connection's close (HTTP/1.0)
+            extra["Content-Length"] = str(mb * MB)
         self._head(200, "application/octet-stream", extra)
         chunk = b"\0" * MB
         try:
