@@ -121,7 +121,8 @@ async def test_every_download_path_stops_at_the_size_limit(
     assert saved == [], saved
     assert time.monotonic() - started < 60  # a gigabyte was never waited for
     small = await harness.act("download", url=f"{hostile.url}/big.bin?mb=2&bare=1")
-    assert small.ok and "(2,097,152 bytes)" in small.text, small.text
+    assert small.ok
+    assert "(2,097,152 bytes)" in small.text, small.text
 
 
 # --- 12: fences -------------------------------------------------------------------------
@@ -139,7 +140,8 @@ async def test_page_strings_reach_the_model_only_inside_the_fence(
     assert_fenced(shown(await harness.act("list_tabs")), "IGNORE-ALL-INSTRUCTIONS")
     await harness.act("visit_url", url=f"{hostile.url}/opener")
     opened = await harness.act("click", id=element_id(harness, "link", "open a tab"))
-    assert opened.observation is not None and opened.observation.tabs == 2
+    assert opened.observation is not None
+    assert opened.observation.tabs == 2
     assert_fenced(shown(opened), "FORGED=")
     back = await harness.act("switch_tab", tab=1)
     assert_fenced(shown(back), "/opener")
@@ -162,7 +164,8 @@ async def test_typed_passwords_and_secrets_are_never_recorded(
     await harness.act("visit_url", url=f"{hostile.url}/password")
     await harness.act("type", id=element_id(harness, "textbox", "User"), text="ada")
     typed = await harness.act("type", id=element_id(harness, "textbox", "Password"), text=password)
-    assert typed.ok and "a secret (21 characters)" in typed.text
+    assert typed.ok
+    assert "a secret (21 characters)" in typed.text
     marked = await harness.act(
         "type", id=element_id(harness, "textbox", "Code"), text=code, secret=True, submit=True
     )
@@ -171,7 +174,8 @@ async def test_typed_passwords_and_secrets_are_never_recorded(
     records += [str(data) for _, data in harness.events]
     records += [request.detail for request in harness.approvals]
     for record in records:
-        assert password not in record and code not in record, record
+        assert password not in record
+        assert code not in record, record
     assert '"text": "[secret]"' in str(typed.arguments)
     assert marked.observation is not None
     assert code in marked.observation.url  # a GET form: the value is in the address...
@@ -191,11 +195,13 @@ async def test_a_server_that_never_answers_costs_one_bounded_wait_and_keeps_the_
     started = time.monotonic()
     hung = await harness.act("visit_url", url=f"{hostile.url}/never-answers")
     took = time.monotonic() - started
-    assert "sent no response within 3 s" in hung.text and "opened" not in hung.text.split(":")[0]
+    assert "sent no response within 3 s" in hung.text
+    assert "opened" not in hung.text.split(":")[0]
     assert hung.observation is not None
     assert took < 3 + 2 + 3  # navigation, settle, a margin: not 47 s
     after = await harness.act("visit_url", url=f"{hostile.url}/plain")
-    assert after.ok and after.observation is not None
+    assert after.ok
+    assert after.observation is not None
     assert after.observation.tabs == 2  # the other tab is still there
     assert harness.driver.browser.launches == launches  # no restart
     silent = await harness.act("visit_url", url=f"{hostile.url}/silent-after-headers")
@@ -204,7 +210,8 @@ async def test_a_server_that_never_answers_costs_one_bounded_wait_and_keeps_the_
     assert any("loading was stopped" in note for note in silent.observation.notes)
     started = time.monotonic()
     scrolled = await harness.act("scroll")
-    assert scrolled.observation is not None and not scrolled.observation.notes
+    assert scrolled.observation is not None
+    assert not scrolled.observation.notes
     assert time.monotonic() - started < 3  # the silent server is not waited for again
     assert harness.driver.browser.launches == launches
 
@@ -261,7 +268,8 @@ async def test_a_script_post_and_a_state_changing_link_need_approval(
         "'open state-changing link' was not approved" in n for n in confirm.observation.notes
     )
     ordinary = await harness.act("click", id=element_id(harness, "link", "An ordinary link"))
-    assert ordinary.observation is not None and ordinary.observation.url.endswith("page=2")
+    assert ordinary.observation is not None
+    assert ordinary.observation.url.endswith("page=2")
     asked = [(r.action, r.detail.split(" ")[0]) for r in harness.approvals]
     assert asked == [("send request", "POST"), ("open state-changing link", "GET")]
     harness.deny.clear()
@@ -304,4 +312,5 @@ async def test_blocked_hosts_with_trailing_dots_fail_inside_the_browser(
     assert "failed in the browser" in outcome.observation.text, outcome.observation.text
     assert any(note.startswith("blocked ") for note in outcome.observation.notes)
     refused = await harness.act("visit_url", url=target)
-    assert not refused.ok and "was not opened" in refused.text
+    assert not refused.ok
+    assert "was not opened" in refused.text
