@@ -9,6 +9,7 @@ from playwright.async_api import Error as PlaywrightError
 from specialists.web_surfer import page_scripts
 from specialists.web_surfer.driver import ActionError
 from specialists.web_surfer.observe import fence
+from specialists.web_surfer.tabs import shown_url
 from specialists.web_surfer.toolbox import (
     ActionEnv,
     FindArgs,
@@ -52,7 +53,7 @@ async def _traverse(env: ActionEnv, steps: int) -> str:
     except ActionError:
         history.cancel_traversal()
         raise
-    return f"went {'back' if steps < 0 else 'forward'} to {target}"
+    return f"went {'back' if steps < 0 else 'forward'} to {shown_url(target)}"
 
 
 async def back(env: ActionEnv, args: NoArgs) -> str:
@@ -82,7 +83,7 @@ async def switch_tab(env: ActionEnv, args: TabArgs) -> str:
     except ValueError as exc:
         raise ActionError(str(exc)) from None
     await tab.page.bring_to_front()
-    return f"switched to tab {args.tab} ({tab.page.url})"
+    return f"switched to tab {args.tab} ({shown_url(tab.page.url)})"
 
 
 async def close_tab(env: ActionEnv, args: TabArgs) -> str:
@@ -95,7 +96,8 @@ async def close_tab(env: ActionEnv, args: TabArgs) -> str:
         await tabs.open_blank(env.driver.browser.context)
         return f"closed tab {args.tab}; it was the last one, so a blank tab was opened"
     return (
-        f"closed tab {args.tab}; now showing tab {tabs.current_index + 1} ({tabs.current.page.url})"
+        f"closed tab {args.tab}; now showing tab {tabs.current_index + 1} "
+        f"({shown_url(tabs.current.page.url)})"
     )
 
 

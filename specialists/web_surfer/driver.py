@@ -184,6 +184,7 @@ class Driver:
             # A server gone silent mid-page would make every later action wait again.
             stopped = await self.stop_loading(page)
             tab.stalled = True
+            tab.inflight.clear()  # the stalled requests never finish: not waited for again
             return [
                 f"the page was still loading after {self.settings.navigation_timeout:g} s; "
                 + ("loading was stopped; " if stopped else "")

@@ -16,10 +16,16 @@ from playwright.async_api import BrowserContext, Dialog, Download, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 from specialists.web_surfer.history import History
+from specialists.web_surfer.limits import URL_MAX_CHARS, clip
 from specialists.web_surfer.markdown import PageMarkdown
 
 # Requests worth waiting for before observing; media and long-lived streams are not.
 SETTLE_TYPES = frozenset({"document", "script", "stylesheet", "xhr", "fetch"})
+
+
+def shown_url(url: str) -> str:
+    """A tab's address as the model is shown it (a page can make it megabytes long)."""
+    return clip(url, URL_MAX_CHARS)
 
 
 @dataclass
@@ -111,7 +117,7 @@ class Tabs:
 
     def announce(self, fresh: list[Tab]) -> list[str]:
         lines = [
-            f"the page opened a new tab: tab {self.tabs.index(t) + 1} ({t.page.url})"
+            f"the page opened a new tab: tab {self.tabs.index(t) + 1} ({shown_url(t.page.url)})"
             for t in fresh
             if t in self.tabs
         ]
@@ -135,7 +141,7 @@ class Tabs:
         lines = []
         for i, tab in enumerate(self.tabs):
             mark = " (current)" if i == self.current_index else ""
-            lines.append(f"tab {i + 1}{mark}: {tab.page.url}")
+            lines.append(f"tab {i + 1}{mark}: {shown_url(tab.page.url)}")
         return lines
 
     def take_notes(self) -> list[str]:
