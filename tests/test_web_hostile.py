@@ -9,6 +9,7 @@ shadow roots and frames, and trailing-dot names of blocked hosts.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -101,7 +102,6 @@ async def test_every_download_path_stops_at_the_size_limit(
     harness: Harness, hostile: HostileSite, how: str, query: str
 ) -> None:
     url = f"{hostile.url}/big.bin?{query}"
-    started = time.monotonic()
     if how == "tool":
         outcome = await harness.act("download", url=url)
         said = outcome.text
@@ -119,7 +119,8 @@ async def test_every_download_path_stops_at_the_size_limit(
     assert "nothing was saved" in said
     saved = list((harness.workspace / "downloads").glob("*"))
     assert saved == [], saved
-    assert time.monotonic() - started < 60  # a gigabyte was never waited for
+    # The transfer was cut, not read to its end (socket buffers hold a little more).
+    assert hostile.sent[-1] < 30 * DOWNLOAD_MB * MB, hostile.sent
     small = await harness.act("download", url=f"{hostile.url}/big.bin?mb=2&bare=1")
     assert small.ok
     assert "(2,097,152 bytes)" in small.text, small.text
@@ -192,13 +193,11 @@ async def test_a_server_that_never_answers_costs_one_bounded_wait_and_keeps_the_
     await harness.act("visit_url", url=f"{hostile.url}/plain")
     await harness.act("visit_url", url=f"{hostile.url}/opener")
     await harness.act("click", id=element_id(harness, "link", "open a tab"))
-    started = time.monotonic()
     hung = await harness.act("visit_url", url=f"{hostile.url}/never-answers")
-    took = time.monotonic() - started
     assert "sent no response within 3 s" in hung.text
     assert "opened" not in hung.text.split(":")[0]
     assert hung.observation is not None
-    assert took < 3 + 2 + 3  # navigation, settle, a margin: not 47 s
+    assert "the navigation was stopped" in hung.text
     after = await harness.act("visit_url", url=f"{hostile.url}/plain")
     assert after.ok
     assert after.observation is not None
@@ -208,11 +207,26 @@ async def test_a_server_that_never_answers_costs_one_bounded_wait_and_keeps_the_
     assert silent.observation is not None
     assert "Headers came, then some text." in silent.observation.text
     assert any("loading was stopped" in note for note in silent.observation.notes)
-    started = time.monotonic()
     scrolled = await harness.act("scroll")
     assert scrolled.observation is not None
     assert not scrolled.observation.notes
-    assert time.monotonic() - started < 3  # the silent server is not waited for again
+    assert harness.driver.browser.launches == launches
+
+
+async def test_a_page_busy_in_a_script_is_observed_after_bounded_waits(
+    harness: Harness, hostile: HostileSite
+) -> None:
+    launches = harness.driver.browser.launches
+    started = time.monotonic()
+    busy = await harness.act("visit_url", url=f"{hostile.url}/busy?ms=9000")
+    assert busy.observation is not None
+    notes = "\n".join(busy.observation.notes)
+    assert "the page was busy" in notes or "could not be read" in notes, notes
+    assert "could not be read (the page did not answer within 3 s)" in notes
+    await asyncio.sleep(max(0.0, 9.5 - (time.monotonic() - started)))  # the script is done
+    after = await harness.act("scroll")
+    assert after.observation is not None
+    assert "Busy soon." in after.observation.text
     assert harness.driver.browser.launches == launches
 
 

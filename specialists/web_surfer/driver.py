@@ -198,7 +198,12 @@ class Driver:
                 await asyncio.sleep(0.02)
                 continue
             try:
-                await page.evaluate(page_scripts.DOM_QUIET, [QUIET_MS, int(left * 1000)])
+                async with asyncio.timeout(left + 1):  # a page busy in a script: bounded too
+                    await page.evaluate(page_scripts.DOM_QUIET, [QUIET_MS, int(left * 1000)])
+            except TimeoutError:
+                return [
+                    f"the page was busy (not answering) for over {self.settings.settle_timeout:g} s"
+                ]
             except PlaywrightError:  # navigated meanwhile: wait for the new document
                 await asyncio.sleep(0.02)
                 continue
@@ -246,7 +251,9 @@ class Driver:
         tab = self.tab
         try:
             observation = await self._collect(tab)
-        except (PlaywrightError, TimeoutError):  # navigated meanwhile (a late redirect)?
+        except TimeoutError as exc:  # busy or hung: said, not waited for twice
+            observation = self._unobserved(tab, exc)
+        except PlaywrightError:  # navigated meanwhile (a late redirect): once more
             await self.settle()
             try:
                 observation = await self._collect(tab)

@@ -33,6 +33,7 @@ class ActionEnv:
 
     async def approve(self, action: str, detail: str, *, risky: bool) -> None:
         """Ask the run's approval policy; a refusal becomes an ActionError for the model."""
+        detail = self.driver.secrets.redact(detail)  # approvals are recorded as events
         approved = await self.context.approve(ApprovalRequest(NAME, action, detail, risky=risky))
         if not approved:
             raise ActionError(f"not done: '{action}' was not approved ({detail})")
@@ -40,6 +41,7 @@ class ActionEnv:
     async def approve_request(self, action: str, detail: str) -> bool:
         """For the request guard: may the page send this request (a POST, a state-changing
         link)? Asked through the run's approval policy, like a form submission."""
+        detail = self.driver.secrets.redact(detail)
         return await self.context.approve(ApprovalRequest(NAME, action, detail, risky=True))
 
 

@@ -112,6 +112,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "<title>Frames</title><main><p>Top text.</p>"
                 f"<iframe src='{other}/frame-inner' title=foreign></iframe></main>"
             )
+        elif parts.path == "/busy":  # its script keeps the page's thread busy for a while
+            ms = int(query.get("ms", 8000))
+            self._page(
+                "<title>Busy</title><p>Busy soon.</p><script>setTimeout(() => {"
+                f"const end = Date.now() + {ms}; while (Date.now() < end) {{}} }}, 50)</script>"
+            )
         elif parts.path == "/never-answers":
             self.site.stop.wait(HANG_SECONDS)  # the request was read; no answer ever comes
         elif parts.path == "/silent-after-headers":
@@ -142,12 +148,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not chunked:  # without a length the end is the connection's close (HTTP/1.0)
             extra["Content-Length"] = str(mb * MB)
         self._head(200, "application/octet-stream", extra)
-        chunk = b"\0" * MB
+        chunk = b"\0" * (MB // 4)
+        self.site.sent.append(0)
+        number = len(self.site.sent) - 1
         try:
-            for _ in range(mb):
+            for _ in range(mb * 4):
                 if self.site.stop.is_set():
                     return
                 self.wfile.write(chunk)
+                self.site.sent[number] += len(chunk)
         except OSError:
             return  # the client stopped reading: what a capped download does
 
@@ -156,6 +165,7 @@ class HostileSite:
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.hits: list[tuple[str, str]] = []
+        self.sent: list[int] = []  # bytes written, per streamed file (in order)
         handler = type("Handler", (_Handler,), {"site": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
