@@ -9,7 +9,8 @@ from __future__ import annotations
 
 RESULT_MAX_CHARS = 20_000  # one action's result (search results, find, answers, ...)
 OBSERVATION_MAX_CHARS = 30_000  # one rendered observation, notes and elements included
-NOTE_MAX_CHARS = 600  # one note (a dialog message, a blocked URL, a new tab's URL)
+NOTE_MAX_CHARS = 4_000  # one note (a saved PDF's first page, a blocked URL, ...)
+DIALOG_MAX_CHARS = 600  # a JavaScript dialog's message
 URL_MAX_CHARS = 2_000
 TITLE_MAX_CHARS = 300
 

@@ -16,7 +16,7 @@ from playwright.async_api import BrowserContext, Dialog, Download, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 from specialists.web_surfer.history import History
-from specialists.web_surfer.limits import URL_MAX_CHARS, clip
+from specialists.web_surfer.limits import DIALOG_MAX_CHARS, URL_MAX_CHARS, clip
 from specialists.web_surfer.markdown import PageMarkdown
 
 # Requests worth waiting for before observing; media and long-lived streams are not.
@@ -192,7 +192,8 @@ class Tabs:
         # on the user's behalf could delete or buy something.
         accept = dialog.type in ("alert", "beforeunload")
         verb = "acknowledged" if accept else "declined"
-        self.notes.append(f"the page showed a {dialog.type} dialog ({dialog.message!r}); {verb}")
+        message = clip(dialog.message, DIALOG_MAX_CHARS)
+        self.notes.append(f"the page showed a {dialog.type} dialog ({message!r}); {verb}")
         with contextlib.suppress(PlaywrightError):  # the page may be gone meanwhile
             await (dialog.accept() if accept else dialog.dismiss())
 
