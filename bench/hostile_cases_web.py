@@ -7,8 +7,8 @@ guard) and drives the actions through `perform`, as a model's tool calls would; 
 returns is the length of the largest thing the model would be shown (an action's result
 with the observation after it, `prompts.result_text`). The sandbox case runs code that
 tries to make a user namespace in the bubblewrap sandbox. Each case owns its browser
-and server, so the cases do not influence each other; the browser's start is inside
-the timed step (about a second here).
+and server, so the cases do not influence each other; they are started by the case's
+untimed `prepare`, so the time is the step's alone (the browser is closed after it).
 """
 
 from __future__ import annotations
@@ -46,12 +46,26 @@ async def _no_search(query: str) -> str:
     return "(no search in the bench)"
 
 
-async def run_actions(scratch: Path, steps: Steps, **settings: Any) -> int:
+_READY: dict[Path, tuple[HostileSite, Driver]] = {}  # started by `prepare`, per scratch
+
+
+async def start_browser(scratch: Path, **settings: Any) -> None:
+    """Untimed: the server and a launched browser for the case in `scratch`."""
     site = HostileSite()
     config: dict[str, Any] = {"url_policy": {"allow_private": ["127.0.0.1"]}, **settings}
     driver = Driver(load_settings(config), headless=True)
     try:
         await driver.ensure()
+    except BaseException:
+        await driver.close()
+        site.close()
+        raise
+    _READY[scratch] = (site, driver)
+
+
+async def run_actions(scratch: Path, steps: Steps) -> int:
+    site, driver = _READY.pop(scratch)
+    try:
         context = StepContext("bench", 1, scratch, (), _approve_none_risky, lambda k, d: None)
         intake = FileIntake(driver, scratch, context.approve, "web_surfer")
         env = ActionEnv(driver, context, intake, ScriptedModel({}), _no_search)
@@ -71,10 +85,15 @@ async def run_actions(scratch: Path, steps: Steps, **settings: Any) -> int:
 
 
 def web(klass: str, name: str, steps: Steps, **settings: Any) -> Case:
-    async def run(scratch: Path) -> int:
-        return await run_actions(scratch, steps, **settings)
+    async def prepare(scratch: Path) -> None:
+        await start_browser(scratch, **settings)
 
-    return Case(klass, name, run)
+    async def run(scratch: Path) -> int:
+        if scratch not in _READY:  # a harness without `prepare`: start here (timed)
+            await start_browser(scratch, **settings)
+        return await run_actions(scratch, steps)
+
+    return Case(klass, name, run, prepare)
 
 
 def visit(path: str) -> Callable[[str], Action]:
