@@ -211,7 +211,8 @@ async def test_the_step_stops_at_its_action_limit(
     assert '3. scroll {"direction": "down"} → not run: this step\'s limit' in reply.text
     _first, last = run.model.requests
     third = [m for m in last.messages if m.role == "tool"][-1]
-    assert third.content == "Result: not run: this step's limit of 2 actions was reached"
+    assert third.content.startswith("Result:\n<<<untrusted page content ")
+    assert "\nnot run: this step's limit of 2 actions was reached\n" in third.content
     assert [t.name for t in last.tools] == ["done"]
     assert last.tool_choice == "done"
     assert "You have used all 2 actions of this step." in last.messages[-1].content

@@ -22,7 +22,7 @@ from specialists.web_surfer.markdown import html_to_markdown, render_part, split
 from specialists.web_surfer.observe import Element, Observation, Scroll
 from specialists.web_surfer.policy import UrlPolicy
 from specialists.web_surfer.proxy import PolicyProxy
-from specialists.web_surfer.settings import UrlPolicySettings
+from specialists.web_surfer.settings import UrlPolicySettings, load_settings
 
 # --- URL policy ---------------------------------------------------------------------------
 
@@ -290,3 +290,34 @@ def test_an_observation_fences_page_content_and_fingerprints_its_state() -> None
     assert (
         observation.fingerprint() != Observation("http://s/p", "Title", text="Other").fingerprint()
     )
+
+
+@pytest.mark.parametrize("dots", [".", ".."])
+@pytest.mark.parametrize(
+    ("host", "settings"),
+    [
+        ("metadata.google.internal", {}),
+        ("169.254.169.254", {}),
+        ("127.0.0.1", {}),
+        ("LocalHost", {}),
+        ("evil.example.org", {"block": ["evil.example.org"], "allow_private": ["*"]}),
+        ("other.example.org", {"allow": ["*.python.org"]}),
+    ],
+)
+async def test_a_trailing_dot_does_not_get_a_host_past_the_policy(
+    host: str, settings: dict[str, Any], dots: str
+) -> None:
+    rules = policy(**settings)
+    plain = await rules.check(f"http://{host}/x")
+    assert plain is not None
+    assert await rules.check(f"http://{host}{dots}/x") == plain
+    assert await rules.check(f"https://{host}{dots}:8443/x") == plain
+
+
+def test_a_request_approval_pattern_that_is_not_a_regular_expression_is_one_line() -> None:
+    with pytest.raises(WebSurferConfigError) as caught:
+        load_settings({"request_approvals": {"state_changing_urls": ["(unclosed"]}})
+    message = str(caught.value)
+    assert message.startswith("specialists.web_surfer.request_approvals.state_changing_urls")
+    assert "'(unclosed' is not a regular expression" in message
+    assert "\n" not in message

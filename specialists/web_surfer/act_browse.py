@@ -9,6 +9,7 @@ from playwright.async_api import Error as PlaywrightError
 from specialists.web_surfer import page_scripts
 from specialists.web_surfer.driver import ActionError
 from specialists.web_surfer.observe import fence
+from specialists.web_surfer.tabs import shown_url
 from specialists.web_surfer.toolbox import (
     ActionEnv,
     FindArgs,
@@ -20,6 +21,8 @@ from specialists.web_surfer.toolbox import (
 )
 
 MAX_FIND_CONTEXTS = 5
+FIND_BEFORE_CHARS, FIND_AFTER_CHARS = 120, 240  # shown around a match
+FIND_MAX_CHARS = 500
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
@@ -33,7 +36,8 @@ def normalise_url(url: str) -> str:
 
 async def visit_url(env: ActionEnv, args: VisitArgs) -> str:
     url = normalise_url(args.url)
-    env.notes += await env.driver.goto(url)
+    if trouble := await env.driver.goto(url):  # said in the result, not only as a note
+        return f"tried to open {url}: " + "; ".join(trouble)
     return f"opened {url}"
 
 
@@ -49,7 +53,7 @@ async def _traverse(env: ActionEnv, steps: int) -> str:
     except ActionError:
         history.cancel_traversal()
         raise
-    return f"went {'back' if steps < 0 else 'forward'} to {target}"
+    return f"went {'back' if steps < 0 else 'forward'} to {shown_url(target)}"
 
 
 async def back(env: ActionEnv, args: NoArgs) -> str:
@@ -79,7 +83,7 @@ async def switch_tab(env: ActionEnv, args: TabArgs) -> str:
     except ValueError as exc:
         raise ActionError(str(exc)) from None
     await tab.page.bring_to_front()
-    return f"switched to tab {args.tab} ({tab.page.url})"
+    return f"switched to tab {args.tab} ({shown_url(tab.page.url)})"
 
 
 async def close_tab(env: ActionEnv, args: TabArgs) -> str:
@@ -92,31 +96,45 @@ async def close_tab(env: ActionEnv, args: TabArgs) -> str:
         await tabs.open_blank(env.driver.browser.context)
         return f"closed tab {args.tab}; it was the last one, so a blank tab was opened"
     return (
-        f"closed tab {args.tab}; now showing tab {tabs.current_index + 1} ({tabs.current.page.url})"
+        f"closed tab {args.tab}; now showing tab {tabs.current_index + 1} "
+        f"({shown_url(tabs.current.page.url)})"
     )
 
 
 async def find_on_page(env: ActionEnv, args: FindArgs) -> str:
     page = env.driver.tab.page
+    options = {
+        "text": args.text[:FIND_MAX_CHARS],
+        "occurrence": args.occurrence,
+        "maxContexts": MAX_FIND_CONTEXTS,
+        "before": FIND_BEFORE_CHARS,
+        "after": FIND_AFTER_CHARS,
+    }
     try:
-        found = await page.evaluate(
-            page_scripts.FIND_TEXT,
-            {"text": args.text, "occurrence": args.occurrence, "maxContexts": MAX_FIND_CONTEXTS},
-        )
+        found = await page.evaluate(page_scripts.FIND_TEXT, options)
     except PlaywrightError as exc:
-        raise ActionError(f"find failed: {exc}") from None
+        raise ActionError(f"find failed: {first_line(exc)}") from None
     if not found["count"]:
         return f"{args.text!r} does not occur on this page"
-    lines = [
-        f"{args.text!r} occurs {found['count']} time(s); scrolled to match {found['index']} "
-        f"(find_on_page with occurrence={found['index'] + 1} for the next one)"
-        if found["index"] < found["count"]
-        else f"{args.text!r} occurs {found['count']} time(s); scrolled to match {found['index']} (the last)"
+    count, index = found["count"], found["index"]
+    nxt = (
+        f"find_on_page with occurrence={index + 1} for the next one"
+        if index < count
+        else "the last"
+    )
+    head = f"{args.text!r} occurs {count} time(s); scrolled to match {index} ({nxt})"
+    contexts = [
+        f"{i}. {'…' if c['cutBefore'] else ''}{c['text']}{'…' if c['cutAfter'] else ''}"
+        for i, c in enumerate(found["contexts"], 1)
     ]
-    contexts = [f"{i}. …{text}…" for i, text in enumerate(found["contexts"], 1)]
-    if found["count"] > len(found["contexts"]):
-        contexts.append(f"(and {found['count'] - len(found['contexts'])} more)")
-    return "\n".join([*lines, fence("\n".join(contexts))])
+    if count > len(contexts):
+        contexts.append(f"(and {count - len(contexts)} more)")
+    return fence("\n".join([head, "The text around each match:", *contexts]))
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 async def search(env: ActionEnv, args: SearchArgs) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from specialists.web_surfer import page_scripts
 from specialists.web_surfer.driver import ActionError, Located
@@ -25,6 +26,7 @@ from specialists.web_surfer.toolbox import (
 )
 
 SUBMITS = "submits form"
+NEW_TAB = "opens new tab"
 
 
 async def _prepare(env: ActionEnv, number: int) -> Located:
@@ -35,12 +37,17 @@ async def _prepare(env: ActionEnv, number: int) -> Located:
     return located
 
 
-async def _form_detail(located: Located) -> str:
+async def _approve_submit(env: ActionEnv, located: Located, detail: str | None = None) -> None:
+    """Ask to submit the form `located` is in; once approved, its own request is not
+    asked about again by the request guard."""
     form: dict[str, Any] | None = await located.locator.evaluate(page_scripts.FORM_SUMMARY)
     if not form:
-        return f"via {located.element.describe()}"
+        await env.approve("submit form", detail or f"via {located.element.describe()}", risky=True)
+        return
     fields = ", ".join(form["fields"]) or "no fields"
-    return f"{form['method']} {form['action']} with {fields}"
+    shown = env.driver.secrets.redact(f"{form['method']} {form['action']} with {fields}")
+    await env.approve("submit form", shown, risky=True)
+    env.driver.guard.form_approved(str(form["method"]), str(form["action"]))
 
 
 async def click(env: ActionEnv, args: ElementArgs) -> str:
@@ -52,21 +59,34 @@ async def click(env: ActionEnv, args: ElementArgs) -> str:
             f"{cover['element']} ({cover['text']!r}). Close or answer that first."
         )
     if SUBMITS in located.element.states:
-        await env.approve("submit form", await _form_detail(located), risky=True)
+        await _approve_submit(env, located)
     env.driver.tab.history.mark_action()
-    await located.locator.click()
+    if NEW_TAB in located.element.states:  # wait for the tab, so it is followed at once
+        try:
+            async with env.driver.browser.context.expect_page(
+                timeout=env.driver.settings.action_timeout * 1000
+            ):
+                await located.locator.click()
+        except PlaywrightTimeout:
+            env.notes.append("the link was to open a new tab, but none appeared")
+    else:
+        await located.locator.click()
     return f"clicked {located.element.describe()}"
 
 
 async def type_text(env: ActionEnv, args: TypeArgs) -> str:
     located = await _prepare(env, args.id)
+    secret = args.secret or bool(await located.locator.evaluate(page_scripts.IS_PASSWORD))
+    if secret:  # remembered before typing: nothing recorded from here on may show it
+        env.driver.secrets.add(args.text)
     if args.append:
         await located.locator.press_sequentially(args.text)
     else:
         await located.locator.fill(args.text)
-    done = f"typed {args.text!r} into {located.element.describe()}"
+    shown = f"a secret ({len(args.text)} characters)" if secret else repr(args.text)
+    done = f"typed {shown} into {located.element.describe()}"
     if args.submit:
-        await env.approve("submit form", await _form_detail(located), risky=True)
+        await _approve_submit(env, located)
         env.driver.tab.history.mark_action()
         await located.locator.press("Enter")
         done += " and pressed Enter"
@@ -107,6 +127,9 @@ async def press_key(env: ActionEnv, args: KeyArgs) -> str:
         page_scripts.FOCUS_IN_FORM
     ):
         await env.approve("submit form", "press Enter in a form field", risky=True)
+        form = await page.evaluate(f"() => ({page_scripts.FORM_SUMMARY})(document.activeElement)")
+        if form:
+            env.driver.guard.form_approved(str(form["method"]), str(form["action"]))
     env.driver.tab.history.mark_action()
     try:
         await page.keyboard.press(args.key)

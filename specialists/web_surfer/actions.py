@@ -22,8 +22,10 @@ from specialists.models.protocol import ToolSpec
 from specialists.models.structured import describe
 from specialists.web_surfer import act_browse, act_elements, act_read, toolbox
 from specialists.web_surfer.driver import ActionError
+from specialists.web_surfer.limits import RESULT_MAX_CHARS, cap
 from specialists.web_surfer.observe import Observation
-from specialists.web_surfer.toolbox import ActionEnv, Args, DoneArgs, schema_of
+from specialists.web_surfer.redaction import MASK, Secrets
+from specialists.web_surfer.toolbox import ActionEnv, Args, DoneArgs, TypeArgs, schema_of
 
 DONE = "done"
 
@@ -116,6 +118,7 @@ class Outcome:
     ok: bool
     reply: str | None = None  # set by `done`
     observation: Observation | None = None
+    arguments: str | None = None  # the call's arguments as they may be recorded (redacted)
 
 
 def parse(name: str, arguments: str | dict[str, Any]) -> tuple[Action, Args]:
@@ -150,8 +153,22 @@ async def perform(
         env.notes.append(restarted)
         env.restarts.append(restarted)
         env.context.notify("browser_restarted", {"reason": restarted})
+    env.driver.guard.approver = env.approve_request  # requests the action leads to
+    try:
+        return await _perform(env, name, action, args, marks=marks)
+    finally:
+        env.driver.guard.approver = None
+        env.driver.guard.forget_forms()
+
+
+async def _perform(
+    env: ActionEnv, name: str, action: Action, args: Args, *, marks: bool
+) -> Outcome:
     text, ok = await _run(env, action, args)
-    env.context.notify("action", {"name": name, "ok": ok, "detail": text[:200]})
+    secrets = env.driver.secrets
+    text = cap(secrets.redact(text), RESULT_MAX_CHARS, "result")
+    shown = _shown_arguments(args, secrets)
+    env.context.notify("action", {"name": name, "ok": ok, "detail": text[:200], "arguments": shown})
     try:
         async with asyncio.timeout(_budget(env)):
             notes = await env.driver.settle()
@@ -162,10 +179,23 @@ async def perform(
             notes = env.notes + env.driver.tabs.take_notes() + notes
             env.notes.clear()
             observation = await env.driver.observe(marks=marks, notes=notes)
+            if late := env.driver.tabs.follow_new():  # a new tab announced itself late
+                notes += await env.driver.settle()
+                notes += env.driver.tabs.announce(late) + env.driver.tabs.take_notes()
+                observation = await env.driver.observe(marks=marks, notes=notes)
     except (PlaywrightError, TimeoutError) as exc:
         failure = _why(exc, _budget(env))
-        return Outcome(name, f"{text}\nerror: no observation: {failure}", ok=False)
-    return Outcome(name, text, ok, observation=observation)
+        text = f"{text}\nerror: no observation: {failure}"
+        return Outcome(name, text, ok=False, arguments=shown)
+    return Outcome(name, text, ok, observation=observation, arguments=shown)
+
+
+def _shown_arguments(args: Args, secrets: Secrets) -> str:
+    """The call's arguments as they may be recorded: a secret's text masked."""
+    data = args.model_dump(exclude_unset=True)
+    if isinstance(args, TypeArgs) and args.text in secrets:
+        data["text"] = MASK
+    return secrets.redact(json.dumps(data, ensure_ascii=False))
 
 
 async def _run(env: ActionEnv, action: Action, args: Args) -> tuple[str, bool]:

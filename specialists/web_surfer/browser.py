@@ -10,6 +10,8 @@ which its processes are killed so a new one can start. `probe_browser` is what
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Mapping
@@ -66,6 +68,7 @@ class BrowserSession:
         self._marker = uuid.uuid4().hex[:12]
         self._lost: str | None = None
         self.executable: BrowserExecutable | None = None
+        self.downloads_dir: Path | None = None
         self.launches = 0
 
     def use_proxy(self, server: str) -> None:
@@ -92,7 +95,10 @@ class BrowserSession:
         self.executable = find_executable(
             self._settings.executable_path, _managed_path(self._playwright)
         )
+        if self.downloads_dir is None:  # watched while a download arrives (size limit)
+            self.downloads_dir = Path(tempfile.mkdtemp(prefix="orchestrator-downloads-"))
         launch: dict[str, Any] = {
+            "downloads_path": str(self.downloads_dir),
             "executable_path": self.executable.path,
             "headless": self._headless,
             "args": launch_args(self._marker),
@@ -173,6 +179,9 @@ class BrowserSession:
         self.kill_processes()
         if pw is not None:
             await _quietly(pw.stop())
+        if self.downloads_dir is not None:
+            shutil.rmtree(self.downloads_dir, ignore_errors=True)
+            self.downloads_dir = None
 
     async def restart(self, *, kill_first: bool = False) -> BrowserContext:
         """Throw the old browser away and start a new one. A hung browser (`kill_first`)

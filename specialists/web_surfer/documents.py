@@ -94,10 +94,11 @@ class FileIntake:
 
     async def _fetch(self, url: str) -> SavedFile:
         return await fetch(
-            self._driver.browser.context.request,
+            self._driver.browser.context,
             url,
             self._workspace,
             self._driver.policy,
+            proxy=self._driver.proxy.url,
             seconds=self._driver.settings.navigation_timeout,
             max_bytes=self._max_bytes,
         )
@@ -111,7 +112,13 @@ class FileIntake:
             await download.cancel()
             return f"a download of {download.url} was not approved; nothing was saved"
         try:
-            saved = await save_download(download, self._workspace, self._max_bytes)
+            saved = await save_download(
+                download,
+                self._workspace,
+                self._max_bytes,
+                watch=self._driver.browser.downloads_dir,
+                seconds=self._driver.settings.navigation_timeout * 8,
+            )
         except DownloadFailed as exc:
             return str(exc)
         return await self._announce(download.url, saved)

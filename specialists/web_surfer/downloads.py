@@ -1,7 +1,9 @@
 """Files from the web into the run's workspace: downloads, and PDFs as documents.
 
-A PDF is fetched through the browser context's request API (same cookies as the page,
-so a PDF behind a login works) and never read from the viewer's HTML. Redirects are
+A PDF or a file the model asks for is fetched with the browser context's cookies (so a
+PDF behind a login works), through the policy proxy, streamed to disk and stopped at
+the size limit; a PDF is never read from the viewer's HTML. A download the browser
+starts itself is watched as it arrives and cancelled at the same limit. Redirects are
 followed one hop at a time so each hop passes the URL policy. Files land in
 `<workspace>/downloads/` under a safe, unique name, where the file surfer and the coder
 can open them.
@@ -10,18 +12,24 @@ can open them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from playwright.async_api import APIRequestContext, Download
+import httpx
+from playwright.async_api import BrowserContext, Download
 from playwright.async_api import Error as PlaywrightError
 
 from specialists.web_surfer.policy import UrlPolicy
 
 FOLDER = "downloads"
 MAX_REDIRECTS = 10
+CHUNK = 256 * 1024
+TOTAL_FACTOR = 8  # a whole download may take this many times the per-read timeout
+WATCH_SECONDS = 0.1  # how often a browser download's size is looked at
 
 
 class DownloadFailed(Exception):
@@ -62,53 +70,136 @@ def name_from(url: str, content_type: str, disposition: str = "") -> str:
 
 
 async def fetch(
-    request: APIRequestContext,
+    context: BrowserContext,
     url: str,
     workspace: Path,
     policy: UrlPolicy,
     *,
+    proxy: str,
     seconds: float,
     max_bytes: int,
 ) -> SavedFile:
-    """GET `url` with the browser's cookies and save the body into the workspace."""
-    for _ in range(MAX_REDIRECTS + 1):
-        if (reason := await policy.check(url)) is not None:
-            raise DownloadFailed(f"not fetched: {reason}")
-        try:
-            response = await request.get(url, max_redirects=0, timeout=seconds * 1000)
-        except PlaywrightError as exc:
-            raise DownloadFailed(f"fetching {url} failed: {_first_line(exc)}") from exc
-        if 300 <= response.status < 400 and "location" in response.headers:
-            url = urljoin(url, response.headers["location"])
-            await response.dispose()
-            continue
-        if response.status >= 400:
-            raise DownloadFailed(f"fetching {url} failed: HTTP {response.status}")
-        body = await response.body()
-        content_type = response.headers.get("content-type", "")
-        disposition = response.headers.get("content-disposition", "")
-        await response.dispose()
-        if len(body) > max_bytes:
-            raise DownloadFailed(f"{url} is {len(body):,} bytes, over the {max_bytes:,}-byte limit")
-        path = unique_path(workspace / FOLDER, name_from(url, content_type, disposition))
-        await asyncio.to_thread(path.write_bytes, body)
-        return SavedFile(path, url, content_type, len(body))
+    """GET `url` with the browser's cookies, streamed into the workspace.
+
+    The body goes to disk as it arrives and the transfer stops at `max_bytes` (Playwright's
+    request API holds a whole body in memory: a 1 GiB file took its driver to 3.5 GB).
+    Requests go through the policy proxy, like the browser's own."""
+    timeout = httpx.Timeout(seconds)
+    async with httpx.AsyncClient(proxy=proxy, timeout=timeout, follow_redirects=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            if (reason := await policy.check(url)) is not None:
+                raise DownloadFailed(f"not fetched: {reason}")
+            cookies = "; ".join(f"{c['name']}={c['value']}" for c in await context.cookies(url))
+            headers = {"Cookie": cookies} if cookies else {}
+            try:
+                async with asyncio.timeout(seconds * TOTAL_FACTOR):
+                    async with client.stream("GET", url, headers=headers) as response:
+                        location = response.headers.get("location")
+                        if 300 <= response.status_code < 400 and location:
+                            url = urljoin(url, location)
+                            continue
+                        return await _save_stream(response, url, workspace, max_bytes)
+            except (httpx.HTTPError, TimeoutError) as exc:
+                why = "it took too long" if isinstance(exc, TimeoutError) else _first_line(exc)
+                raise DownloadFailed(f"fetching {url} failed: {why}") from exc
     raise DownloadFailed(f"fetching {url} failed: more than {MAX_REDIRECTS} redirects")
 
 
-async def save_download(download: Download, workspace: Path, max_bytes: int) -> SavedFile:
-    """Save a download the browser started (a link, a form, a Content-Disposition)."""
-    name = safe_name(download.suggested_filename or urlsplit(download.url).path)
-    path = unique_path(workspace / FOLDER, name)
+async def _save_stream(
+    response: httpx.Response, url: str, workspace: Path, max_bytes: int
+) -> SavedFile:
+    if response.status_code >= 400:
+        raise DownloadFailed(f"fetching {url} failed: HTTP {response.status_code}")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise DownloadFailed(
+            f"{url} is {int(declared):,} bytes, over the {max_bytes:,}-byte download limit; "
+            "nothing was saved"
+        )
+    content_type = response.headers.get("content-type", "")
+    disposition = response.headers.get("content-disposition", "")
+    path = unique_path(workspace / FOLDER, name_from(url, content_type, disposition))
+    size = 0
     try:
+        with path.open("wb") as out:
+            async for chunk in response.aiter_bytes(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise DownloadFailed(
+                        f"{url} is over the {max_bytes:,}-byte download limit; stopped after "
+                        f"{size:,} bytes and nothing was saved"
+                    )
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return SavedFile(path, url, content_type, size)
+
+
+async def save_download(
+    download: Download, workspace: Path, max_bytes: int, *, watch: Path | None, seconds: float
+) -> SavedFile:
+    """Save a download the browser started (a link, a form, a Content-Disposition).
+
+    The browser writes it into `watch` (its downloads folder) as it arrives; it is
+    cancelled as soon as a file there grows past `max_bytes`, or after `seconds`."""
+    name = safe_name(download.suggested_filename or urlsplit(download.url).path)
+    try:
+        await _until_complete(download, max_bytes, watch, seconds)
+        path = unique_path(workspace / FOLDER, name)
         await download.save_as(path)
     except PlaywrightError as exc:
         raise DownloadFailed(f"download of {download.url} failed: {_first_line(exc)}") from exc
+    finally:
+        with contextlib.suppress(PlaywrightError):
+            await download.delete()  # the browser's copy: we have ours (or none)
     size = path.stat().st_size
     if size > max_bytes:
         path.unlink()
         raise DownloadFailed(f"{download.url} is {size:,} bytes, over the {max_bytes:,}-byte limit")
     return SavedFile(path, download.url, "", size)
+
+
+async def _until_complete(
+    download: Download, max_bytes: int, watch: Path | None, seconds: float
+) -> None:
+    before = _sizes(watch)
+    finished = asyncio.ensure_future(download.path())
+    deadline = asyncio.get_running_loop().time() + seconds
+    try:
+        while not finished.done():
+            await asyncio.wait({finished}, timeout=WATCH_SECONDS)
+            grown = [
+                size for name, size in _sizes(watch).items() if size > before.get(name, size - 1)
+            ]
+            if grown and max(grown) > max_bytes:
+                await download.cancel()
+                raise DownloadFailed(
+                    f"the download of {download.url} went over the {max_bytes:,}-byte limit; "
+                    "it was stopped and nothing was saved"
+                )
+            if asyncio.get_running_loop().time() > deadline:
+                await download.cancel()
+                raise DownloadFailed(
+                    f"the download of {download.url} took over {seconds:g} s; it was stopped"
+                )
+        finished.result()
+    finally:
+        if not finished.done():
+            finished.cancel()
+        with contextlib.suppress(BaseException):
+            await finished
+
+
+def _sizes(folder: Path | None) -> dict[str, int]:
+    if folder is None:
+        return {}
+    sizes = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            with contextlib.suppress(OSError):
+                sizes[entry.name] = entry.stat().st_size
+    return sizes
 
 
 def _pdf_pages_sync(path: Path) -> list[str]:

@@ -14,17 +14,20 @@ import time
 from dataclasses import dataclass, replace
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page
+from playwright.async_api import Locator, Page, Request
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from specialists.web_surfer import page_scripts
 from specialists.web_surfer.browser import BrowserSession
+from specialists.web_surfer.guard import RequestGuard
 from specialists.web_surfer.observe import Element, Observation, collect, set_of_marks
 from specialists.web_surfer.policy import UrlPolicy
 from specialists.web_surfer.proxy import PolicyProxy
+from specialists.web_surfer.redaction import Secrets
 from specialists.web_surfer.settings import WebSurferSettings
 from specialists.web_surfer.tabs import Tab, Tabs
 
+STOP_SECONDS = 3.0
 QUIET_MS = 30  # the DOM counts as settled after this long without a mutation
 
 
@@ -44,8 +47,12 @@ class Driver:
         self.settings = settings
         self.policy = UrlPolicy.from_settings(settings.url_policy)
         self.proxy = PolicyProxy(self.policy, self._blocked)
+        self.guard = RequestGuard(
+            self.policy, settings.request_approvals, self._guard_note, self._ours
+        )
         self.browser = BrowserSession(settings, headless=headless, proxy=None)
         self.tabs = Tabs()
+        self.secrets = Secrets()  # values typed into password fields (or marked secret)
         self.last: Observation | None = None
         self._generation = 0
 
@@ -79,6 +86,7 @@ class Driver:
 
     async def _attach(self) -> None:
         context = self.browser.context
+        await context.route("**/*", self.guard.handle)  # policy and approvals, in the browser
         self.tabs.attach(context)
         if not self.tabs.tabs:
             await self.tabs.open_blank(context)
@@ -102,6 +110,17 @@ class Driver:
         except LookupError:
             return None
 
+    def _guard_note(self, note: str) -> None:
+        if note not in self.tabs.notes:
+            self.tabs.notes.append(note)
+
+    def _ours(self, request: Request) -> bool:
+        """A request of a page that is not a tab (a search provider's page of our own)."""
+        try:
+            return request.frame.page in self.tabs.internal_pages
+        except PlaywrightError:  # a service worker's request has no frame
+            return False
+
     def _blocked(self, url: str, reason: str) -> None:
         if not any(reason in note for note in self.tabs.notes):  # once per reason
             self.tabs.notes.append(f"blocked {url}: {reason}")
@@ -123,13 +142,29 @@ class Driver:
         try:
             await tab.page.goto(url, wait_until="commit")
         except PlaywrightTimeout:
+            # A navigation left pending blocks every later script in the tab: stop it.
+            stopped = await self.stop_loading(tab.page)
             notes.append(
                 f"{url} sent no response within {self.settings.navigation_timeout:g} s; "
-                "showing the tab as it is"
+                + ("the navigation was stopped and " if stopped else "")
+                + "the tab is shown as it is"
             )
         except PlaywrightError as exc:
             notes.append(self._navigation_failure(url, exc))
         return notes  # the caller settles the page, as after every action
+
+    async def stop_loading(self, page: Page) -> bool:
+        """Stop what the tab is loading (the browser's Stop button), within seconds."""
+        try:
+            async with asyncio.timeout(STOP_SECONDS):
+                session = await page.context.new_cdp_session(page)
+                try:
+                    await session.send("Page.stopLoading")
+                finally:
+                    await session.detach()
+            return True
+        except (PlaywrightError, TimeoutError):
+            return False
 
     def _navigation_failure(self, url: str, exc: PlaywrightError) -> str:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -141,13 +176,19 @@ class Driver:
         """Wait (bounded) for the current tab to load and go quiet; say if it did not."""
         page, tab = self.tab.page, self.tab
         try:
-            await page.wait_for_load_state(
-                "domcontentloaded", timeout=self.settings.navigation_timeout * 1000
-            )
+            if not tab.stalled:
+                await page.wait_for_load_state(
+                    "domcontentloaded", timeout=self.settings.navigation_timeout * 1000
+                )
         except PlaywrightTimeout:
+            # A server gone silent mid-page would make every later action wait again.
+            stopped = await self.stop_loading(page)
+            tab.stalled = True
+            tab.inflight.clear()  # the stalled requests never finish: not waited for again
             return [
                 f"the page was still loading after {self.settings.navigation_timeout:g} s; "
-                "this is what had arrived"
+                + ("loading was stopped; " if stopped else "")
+                + "this is what had arrived"
             ]
         except PlaywrightError:
             return []
@@ -157,7 +198,12 @@ class Driver:
                 await asyncio.sleep(0.02)
                 continue
             try:
-                await page.evaluate(page_scripts.DOM_QUIET, [QUIET_MS, int(left * 1000)])
+                async with asyncio.timeout(left + 1):  # a page busy in a script: bounded too
+                    await page.evaluate(page_scripts.DOM_QUIET, [QUIET_MS, int(left * 1000)])
+            except TimeoutError:
+                return [
+                    f"the page was busy (not answering) for over {self.settings.settle_timeout:g} s"
+                ]
             except PlaywrightError:  # navigated meanwhile: wait for the new document
                 await asyncio.sleep(0.02)
                 continue
@@ -205,14 +251,20 @@ class Driver:
         tab = self.tab
         try:
             observation = await self._collect(tab)
-        except PlaywrightError:  # the page navigated meanwhile (a late redirect): once more
+        except TimeoutError as exc:  # busy or hung: said, not waited for twice
+            observation = self._unobserved(tab, exc)
+        except PlaywrightError:  # navigated meanwhile (a late redirect): once more
             await self.settle()
-            observation = await self._collect(tab)
+            try:
+                observation = await self._collect(tab)
+            except (PlaywrightError, TimeoutError) as exc:
+                observation = self._unobserved(tab, exc)
         observation = replace(
             observation,
-            notes=tuple(notes),
+            notes=(*notes, *observation.notes),
             tab=self.tabs.tabs.index(tab) + 1,
             tabs=len(self.tabs.tabs),
+            status=tab.status,
         )
         if tab.document is not None and tab.document_url == tab.page.url:
             observation = replace(observation, document=tab.document, elements=())
@@ -224,7 +276,17 @@ class Driver:
 
     async def _collect(self, tab: Tab) -> Observation:
         limits = (self.settings.max_elements, self.settings.viewport_text_chars)
-        return await collect(tab.page, self._generation, *limits)
+        async with asyncio.timeout(self.settings.action_timeout):  # a soft bound of its own
+            return await collect(tab.page, self._generation, *limits)
+
+    def _unobserved(self, tab: Tab, exc: BaseException) -> Observation:
+        """What is known of a tab whose content could not be read: its address, and why."""
+        if isinstance(exc, TimeoutError):
+            why = f"the page did not answer within {self.settings.action_timeout:g} s"
+        else:
+            why = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+        note = f"the page's content could not be read ({why}); try again or go elsewhere"
+        return Observation(url=tab.page.url, title="", notes=(note,))
 
 
 async def _count(locator: Locator) -> int:

@@ -106,7 +106,7 @@ const describe = (el) => {
     .filter(Boolean).slice(0, 2);
   if (cls.length) d += '.' + cls.join('.');
   const role = el.getAttribute('role'); if (role) d += `[role=${role}]`;
-  return d;
+  return clip(d, 120);
 };
 // The element that covers `el` at its centre, described, or null if `el` is on top.
 const coverOf = (el) => {
@@ -193,7 +193,9 @@ COLLECT = (
         if (parent && parent !== lastParent &&
             !parent.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
         lastParent = parent;
-        const raw = n.nodeValue.replace(/\s+/g, ' '), t = raw.trim();
+        // One text node can be megabytes: only the part that fits the budget is kept.
+        const raw = n.nodeValue.slice(0, maxText - textChars + 2).replace(/\s+/g, ' ');
+        const t = raw.trim().slice(0, Math.max(1, maxText - textChars));
         const top = Math.round(r.top + oy), left = r.left + ox;
         if (lastTop !== null && Math.abs(top - lastTop) < 6 && lines.length) {
           // Same visual line: keep words apart, but not pieces of one word split by markup.
@@ -215,8 +217,11 @@ COLLECT = (
       for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
     }
   }
-  const se = document.scrollingElement || document.documentElement;
-  return {url: location.href, title: document.title, elements, above, below,
+  // A document that has not got its root element yet still gets observed.
+  const se = document.scrollingElement || document.documentElement ||
+    {scrollLeft: 0, scrollTop: 0, scrollHeight: 0};
+  return {url: location.href.slice(0, 4000), title: (document.title || '').slice(0, 1000),
+    elements, above, below,
     text: lines.join('\n'), truncated: textChars >= maxText, ready: document.readyState,
     scroll: {x: Math.round(se.scrollLeft), y: Math.round(se.scrollTop),
              height: Math.round(se.scrollHeight), viewport: vh, width: vw},
@@ -267,6 +272,7 @@ FORM_SUMMARY = r"""(el) => {
 # elements); scroll the n-th match into view, select it, and return context for each.
 FIND_TEXT = r"""(opts) => {
   const nodes = [], starts = []; let all = '';
+  if (!document.body) return {count: 0, contexts: []};
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const p = n.parentElement; if (!p || ['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(p.tagName)) continue;
@@ -287,11 +293,12 @@ FIND_TEXT = r"""(opts) => {
   range.setStart(...locate(found[index][0])); range.setEnd(...locate(found[index][1]));
   const r = range.getBoundingClientRect();
   window.scrollBy(0, r.top - window.innerHeight / 3);
-  const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
-  const contexts = found.slice(0, opts.maxContexts).map(([a]) => {
-    const node = locate(a)[0];
-    const block = node.parentElement.closest('p,li,dd,dt,td,th,h1,h2,h3,h4,h5,h6,pre,div') || node.parentElement;
-    return block.innerText.replace(/\s+/g, ' ').trim().slice(0, 240);
+  const sel = window.getSelection(); if (sel) { sel.removeAllRanges(); sel.addRange(range); }
+  // The text around each hit (not the start of its block: a block can be megabytes).
+  const contexts = found.slice(0, opts.maxContexts).map(([a, b]) => {
+    const from = Math.max(0, a - opts.before), to = Math.min(all.length, b + opts.after);
+    return {text: all.slice(from, to).replace(/\s+/g, ' ').trim(),
+            cutBefore: from > 0, cutAfter: to < all.length};
   });
   return {count: found.length, index: index + 1, contexts};
 }"""
@@ -362,3 +369,56 @@ FOCUS_IN_FORM = """() => { const el = document.activeElement;
 SELECT_OPTIONS = (
     "(el) => el.tagName === 'SELECT' ? Array.from(el.options).map((o) => o.text.trim()) : null"
 )
+
+# Whether an element is a password field (its value must never be echoed or logged).
+IS_PASSWORD = "(el) => (el.type || '').toLowerCase() === 'password'"
+
+# The page as HTML in the composed tree, for read_page and answer_question: open shadow
+# roots in place of their hosts' light DOM (slots filled with what is assigned to them),
+# same-origin frames' documents after their <iframe>; what cannot be included (frames
+# of another origin) is counted. Iterative (a deep DOM must not overflow the stack) and
+# capped at `limit` characters.
+COMPOSED_HTML = r"""(limit) => {
+  const VOID = new Set(['AREA', 'BASE', 'BR', 'COL', 'EMBED', 'HR', 'IMG', 'INPUT', 'LINK',
+    'META', 'SOURCE', 'TRACK', 'WBR']);
+  const SKIP = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE']);
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const attr = (t) => esc(t).replace(/"/g, '&quot;');
+  const counts = {shadowRoots: 0, frames: 0, crossOriginFrames: 0};
+  const out = []; let size = 0, truncated = false;
+  const emit = (s) => { out.push(s); size += s.length; };
+  const children = (n) => {
+    if (n.shadowRoot) { counts.shadowRoots++; return n.shadowRoot.childNodes; }
+    if (n.tagName === 'SLOT') { const given = n.assignedNodes(); if (given.length) return given; }
+    return n.childNodes;
+  };
+  const stack = [document.documentElement];
+  while (stack.length) {
+    const n = stack.pop();
+    if (size > limit) { truncated = true; break; }
+    if (typeof n === 'string') { emit(n); continue; }
+    if (n.nodeType === 3) { emit(esc(n.nodeValue.slice(0, limit - size + 1))); continue; }
+    if (n.nodeType !== 1 || SKIP.has(n.tagName)) continue;
+    const name = n.tagName.toLowerCase();
+    let open = '<' + name;
+    for (const a of n.attributes) open += ' ' + a.name + '="' + attr(a.value.slice(0, 2000)) + '"';
+    emit(open + '>');
+    if (VOID.has(n.tagName)) continue;
+    const after = ['</' + name + '>'];
+    if (n.tagName === 'IFRAME' || n.tagName === 'FRAME') {
+      let doc = null; try { doc = n.contentDocument; } catch (e) { doc = null; }
+      if (doc && doc.body) {
+        counts.frames++;
+        after.push('<section data-ws-frame="">', doc.body, '</section>');
+      } else if (n.getAttribute('src') && !n.getAttribute('src').startsWith('about:')) {
+        counts.crossOriginFrames++;
+      }
+      for (let i = after.length - 1; i >= 0; i--) stack.push(after[i]);
+      continue;
+    }
+    stack.push(after[0]);
+    const kids = children(n);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
+  }
+  return {html: out.join(''), truncated, ...counts};
+}"""

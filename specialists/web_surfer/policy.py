@@ -49,7 +49,7 @@ class HostRule:
 
     @staticmethod
     def parse(text: str) -> HostRule:
-        entry = text.strip().lower()
+        entry = normalise_host(text)
         try:
             return HostRule(entry, ipaddress.ip_network(entry.strip("[]"), strict=False))
         except ValueError:
@@ -61,7 +61,14 @@ class HostRule:
         return fnmatch.fnmatchcase(host, self.text)
 
 
+def normalise_host(host: str) -> str:
+    """The form rules are matched against: lower case, without the trailing dot(s) of an
+    absolute name (`metadata.google.internal.` and `127.0.0.1.` are the same hosts)."""
+    return host.strip().lower().rstrip(".")
+
+
 def _address(host: str) -> IP | None:
+    host = normalise_host(host)
     try:
         ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -102,12 +109,13 @@ class UrlPolicy:
             return self._check_file(unquote(parts.path))
         if scheme not in ("http", "https"):
             return f"{scheme or 'this'}: URLs are not allowed; use http(s) URLs"
-        host = (parts.hostname or "").lower()
+        host = normalise_host(parts.hostname or "")
         if not host:
             return f"{url} has no host"
         return self.check_host(host, await self._addresses(host))
 
     def check_host(self, host: str, addresses: tuple[IP, ...]) -> str | None:
+        host = normalise_host(host)
         if any(rule.matches(host, addresses) for rule in self.block):
             return f"{host} is on the block list"
         if self.allow and not any(rule.matches(host, addresses) for rule in self.allow):
@@ -144,6 +152,7 @@ class UrlPolicy:
         return str(found[0]) if found else host
 
     async def _addresses(self, host: str) -> tuple[IP, ...]:
+        host = normalise_host(host)
         literal = _address(host)
         if literal is not None:
             return (literal,)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from specialists.models.protocol import ImagePart, Message, ToolCall
 from specialists.web_surfer.actions import DONE, Outcome
-from specialists.web_surfer.observe import Observation
+from specialists.web_surfer.observe import FENCE_START, Observation, fence
 
 
 def system_prompt(max_actions: int, tools: bool) -> str:
@@ -80,7 +80,9 @@ class StepLog:
 
 
 def result_text(outcome: Outcome, *, full: bool) -> str:
-    text = f"Result: {outcome.text}"
+    # A result quotes the page (element names, URLs, dialog text, file names): fenced.
+    shown = outcome.text if outcome.text.startswith(FENCE_START) else fence(outcome.text)
+    text = f"Result:\n{shown}"
     if outcome.observation is None:
         return text
     if full:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from specialists.base import Reply
 from specialists.web_surfer.observe import Observation
 from specialists.web_surfer.prompts import StepLog, Turn
+from specialists.web_surfer.redaction import Secrets
 from specialists.web_surfer.toolbox import ActionEnv
 
 ACTION_LINE_CHARS = 160
@@ -23,7 +24,7 @@ def _last_observation(turns: list[Turn], first: Observation | None) -> Observati
     return first
 
 
-def _action_lines(turns: list[Turn]) -> list[str]:
+def _action_lines(turns: list[Turn], secrets: Secrets) -> list[str]:
     lines: list[str] = []
     for turn in turns:
         for call, outcome in zip(turn.calls, turn.outcomes, strict=True):
@@ -32,7 +33,10 @@ def _action_lines(turns: list[Turn]) -> list[str]:
             summary = outcome.text.splitlines()[0] if outcome.text else ""
             if len(summary) > ACTION_LINE_CHARS:
                 summary = summary[: ACTION_LINE_CHARS - 1] + "…"
-            lines.append(f"{len(lines) + 1}. {call.name} {call.arguments} → {summary}")
+            arguments = outcome.arguments
+            if arguments is None:  # not run or not valid: as the model sent it, masked
+                arguments = secrets.redact(call.arguments)
+            lines.append(f"{len(lines) + 1}. {call.name} {arguments} → {summary}")
     return lines
 
 
@@ -46,7 +50,7 @@ def build_reply(log: StepLog, first: Observation | None, env: ActionEnv, vision:
         )
     parts = [answer]
     parts += [f"The browser was restarted: {why}." for why in env.restarts]
-    if actions := _action_lines(turns):
+    if actions := _action_lines(turns, env.driver.secrets):
         parts.append("Actions this step:\n" + "\n".join(actions))
     if final is not None:
         parts.append(f"The browser is at {final.summary()} (tab {final.tab} of {final.tabs}).")
@@ -56,7 +60,7 @@ def build_reply(log: StepLog, first: Observation | None, env: ActionEnv, vision:
     evidence = {"url": final.url, "title": final.title} if final is not None else {}
     images = (final.screenshot,) if vision and final is not None and final.screenshot else ()
     return Reply(
-        text="\n\n".join(parts),
+        text=env.driver.secrets.redact("\n\n".join(parts)),
         images=images,
         files=tuple(saved.path for saved in intake.saved),
         evidence=evidence,

@@ -6,10 +6,11 @@ e.g. `specialists.web_surfer.max_actions_per_step: Input should be greater than 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from specialists.base import SpecialistConfigError
 
@@ -38,6 +39,38 @@ class UrlPolicySettings(BaseModel):
     file_roots: list[str] = Field(
         default_factory=list, description="Folders whose files may be opened as file:// URLs."
     )
+
+
+STATE_CHANGING_URLS = (
+    r"(?i)[?&](confirm|delete|remove|unsubscribe|approve|purchase|buy|pay|transfer|cancel)=",
+    r"(?i)/(delete|remove|unsubscribe|logout|log-out|signout|sign-out|purchase|checkout|pay)"
+    r"(/|\?|$)",
+)
+
+
+class RequestApprovalSettings(BaseModel):
+    """Which requests of a page need the run's approval (besides forms, uploads, files)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    methods: list[str] = Field(
+        default_factory=lambda: ["POST", "PUT", "PATCH", "DELETE"],
+        description="Requests with these methods (a script button that POSTs) need approval.",
+    )
+    state_changing_urls: list[str] = Field(
+        default_factory=lambda: list(STATE_CHANGING_URLS),
+        description="Regular expressions: a page navigation whose URL matches one needs approval.",
+    )
+
+    @field_validator("state_changing_urls")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
 
 
 class Viewport(BaseModel):
@@ -80,6 +113,7 @@ class WebSurferSettings(BaseModel):
         default=True, description="Send set-of-marks screenshots to models that can see."
     )
     url_policy: UrlPolicySettings = Field(default_factory=UrlPolicySettings)
+    request_approvals: RequestApprovalSettings = Field(default_factory=RequestApprovalSettings)
     search: dict[str, Any] = Field(
         default_factory=dict,
         description="Search provider settings, validated by the search package.",

@@ -16,10 +16,16 @@ from playwright.async_api import BrowserContext, Dialog, Download, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 from specialists.web_surfer.history import History
+from specialists.web_surfer.limits import DIALOG_MAX_CHARS, URL_MAX_CHARS, clip
 from specialists.web_surfer.markdown import PageMarkdown
 
 # Requests worth waiting for before observing; media and long-lived streams are not.
 SETTLE_TYPES = frozenset({"document", "script", "stylesheet", "xhr", "fetch"})
+
+
+def shown_url(url: str) -> str:
+    """A tab's address as the model is shown it (a page can make it megabytes long)."""
+    return clip(url, URL_MAX_CHARS)
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Tab:
     document_url: str = ""
     document_pages: list[str] = field(default_factory=list)
     markdown: tuple[str, PageMarkdown] | None = None  # (content hash, converted page)
+    stalled: bool = False  # its document's load was stopped: not waited for again
 
     @property
     def is_pdf(self) -> bool:
@@ -47,6 +54,7 @@ class Tabs:
         self.notes: list[str] = []  # announcements for the next observation
         self._new: list[Tab] = []
         self._internal = 0  # pages we are opening for our own use (e.g. a search page)
+        self.internal_pages: list[Page] = []  # those pages (their requests are ours)
         self._dropped_current: str | None = None  # where the current tab was when it closed
 
     def attach(self, context: BrowserContext) -> None:
@@ -90,6 +98,7 @@ class Tabs:
         claims = self._internal
         self._internal += 1
         page = await context.new_page()
+        self.internal_pages = [p for p in self.internal_pages if not p.is_closed()] + [page]
         if self._internal > claims:  # the page event has not come (yet): withdraw the claim
             self._internal -= 1
         if (tab := self.find(page)) is not None:
@@ -108,7 +117,7 @@ class Tabs:
 
     def announce(self, fresh: list[Tab]) -> list[str]:
         lines = [
-            f"the page opened a new tab: tab {self.tabs.index(t) + 1} ({t.page.url})"
+            f"the page opened a new tab: tab {self.tabs.index(t) + 1} ({shown_url(t.page.url)})"
             for t in fresh
             if t in self.tabs
         ]
@@ -132,7 +141,7 @@ class Tabs:
         lines = []
         for i, tab in enumerate(self.tabs):
             mark = " (current)" if i == self.current_index else ""
-            lines.append(f"tab {i + 1}{mark}: {tab.page.url}")
+            lines.append(f"tab {i + 1}{mark}: {shown_url(tab.page.url)}")
         return lines
 
     def take_notes(self) -> list[str]:
@@ -165,6 +174,7 @@ class Tabs:
 
     def _navigated(self, tab: Tab, url: str, frame: object) -> None:
         if frame is tab.page.main_frame:
+            tab.stalled = False  # a new document
             tab.history.committed(url)
 
     def _responded(self, tab: Tab, response: Response) -> None:
@@ -182,7 +192,8 @@ class Tabs:
         # on the user's behalf could delete or buy something.
         accept = dialog.type in ("alert", "beforeunload")
         verb = "acknowledged" if accept else "declined"
-        self.notes.append(f"the page showed a {dialog.type} dialog ({dialog.message!r}); {verb}")
+        message = clip(dialog.message, DIALOG_MAX_CHARS)
+        self.notes.append(f"the page showed a {dialog.type} dialog ({message!r}); {verb}")
         with contextlib.suppress(PlaywrightError):  # the page may be gone meanwhile
             await (dialog.accept() if accept else dialog.dismiss())
 

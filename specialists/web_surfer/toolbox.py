@@ -33,9 +33,16 @@ class ActionEnv:
 
     async def approve(self, action: str, detail: str, *, risky: bool) -> None:
         """Ask the run's approval policy; a refusal becomes an ActionError for the model."""
+        detail = self.driver.secrets.redact(detail)  # approvals are recorded as events
         approved = await self.context.approve(ApprovalRequest(NAME, action, detail, risky=risky))
         if not approved:
             raise ActionError(f"not done: '{action}' was not approved ({detail})")
+
+    async def approve_request(self, action: str, detail: str) -> bool:
+        """For the request guard: may the page send this request (a POST, a state-changing
+        link)? Asked through the run's approval policy, like a form submission."""
+        detail = self.driver.secrets.redact(detail)
+        return await self.context.approve(ApprovalRequest(NAME, action, detail, risky=True))
 
 
 class Args(BaseModel):
@@ -62,6 +69,11 @@ class TypeArgs(ElementArgs):
     text: str = Field(description="The text to type.")
     submit: bool = Field(default=False, description="Press Enter afterwards (submits a form).")
     append: bool = Field(default=False, description="Keep the field's text and type after it.")
+    secret: bool = Field(
+        default=False,
+        description="The text is a secret (password, token, code): it is never echoed or logged. "
+        "Password fields are treated so anyway.",
+    )
 
 
 class SelectArgs(ElementArgs):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -130,8 +131,14 @@ def bwrap_argv(
     uid: int,
     allow_network: bool,
     extra_binds: Sequence[str] = (),
+    seccomp_fd: int | None = None,
+    disable_userns: bool = False,
 ) -> list[str]:
-    """bubblewrap up to its `--`; the command to run inside follows (see `inner`)."""
+    """bubblewrap up to its `--`; the command to run inside follows (see `inner`).
+
+    Code must not make user namespaces of its own: `disable_userns` (bubblewrap's flag,
+    only where bubblewrap made one, i.e. not as root) or a seccomp program read from
+    `seccomp_fd` (see `seccomp.py`)."""
     if is_root():  # see the module docstring: keep the host user ns, drop uid inside
         namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
         namespaces += [] if allow_network else ["--unshare-net"]
@@ -139,7 +146,11 @@ def bwrap_argv(
     else:
         namespaces = ["--unshare-all", *(["--share-net"] if allow_network else [])]
         identity = ["--uid", str(uid), "--gid", str(uid)]
+    if disable_userns and not is_root():
+        namespaces.append("--disable-userns")
     args = [bwrap, *namespaces, "--die-with-parent", "--new-session", *identity]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     args += _system_binds(allow_network, extra_binds)
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--perms", "1777", "--size", str(limits.file_size_mb * MB), "--tmpfs", "/tmp"]
@@ -148,6 +159,17 @@ def bwrap_argv(
     for key, value in env.items():
         args += ["--setenv", key, value]
     return [*args, "--"]
+
+
+def supports_disable_userns(bwrap: str) -> bool:
+    """Whether this bubblewrap has `--disable-userns` (0.8 and later)."""
+    try:
+        shown = subprocess.run(
+            [bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--disable-userns" in shown.stdout + shown.stderr
 
 
 def inner(limits: ExecLimits, uid: int, command: Sequence[str]) -> list[str]:

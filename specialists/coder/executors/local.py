@@ -38,7 +38,7 @@ class LocalExecutor:
         return (WARNING,)
 
     async def start(self) -> None:
-        return None  # nothing to prepare: the code runs right here
+        await asyncio.to_thread(procs.sweep_orphans)  # left by a killed orchestrator
 
     async def run(self, block: CodeBlock, workspace: Path, limits: ExecLimits) -> ExecResult:
         script = self._code.write(block)

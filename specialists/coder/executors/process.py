@@ -1,7 +1,9 @@
 """Running one program as a child process: bounded output, a wall clock, nothing left over.
 
 Shared by the sandbox (which launches bubblewrap) and the local executor. The child is
-the leader of a new session, so the timeout can kill its whole process group; output is
+the leader of a new session, so the timeout can kill its whole process group, and it is
+killed by the kernel if the orchestrator dies (armed before exec, so there is no window
+in which a killed orchestrator leaves it running without a clock); output is
 pumped incrementally into capped buffers; after the child is gone, processes carrying
 the run's marker are found in /proc and killed, and counted as left behind.
 """
@@ -9,6 +11,7 @@ the run's marker are found in /proc and killed, and counted as left behind.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ class Launch:
     token: str  # the run's marker, also set in `env`
     scan_uid: int | None = None  # the uid the run's processes have (None: any)
     settle_seconds: float = 0.0  # time for a dying pid namespace to empty out
+    pass_fds: tuple[int, ...] = ()  # descriptors the child inherits (a seccomp program)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ async def _spawn(launch: Launch) -> tuple[asyncio.subprocess.Process, _Watched]:
         cwd=launch.cwd,
         env=dict(launch.env),
         start_new_session=True,
+        pass_fds=launch.pass_fds,
+        preexec_fn=procs.die_with_parent(os.getpid()),
     )
     return asyncio.subprocess.Process(transport, protocol, loop), protocol
 

@@ -11,18 +11,68 @@ scan; only a pid namespace or a container closes that gap.)
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 MARKER = "ORCHESTRATOR_EXEC"
 PROC = Path("/proc")
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def new_token() -> str:
-    return secrets.token_hex(8)
+    """A run's marker: the orchestrator's pid (so a later sweep can tell whose it was)
+    and a random part."""
+    return f"{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def die_with_parent(parent: int) -> Callable[[], None]:
+    """For `preexec_fn`: the child gets SIGKILL when `parent` dies, from before exec on.
+
+    bubblewrap's `--die-with-parent` is only armed once bubblewrap has parsed its
+    arguments; an orchestrator killed before that left the program running with no
+    clock. If the parent died before the signal was armed, the child exits at once.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    prctl = libc.prctl
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(111)
+
+    return arm
+
+
+def sweep_orphans() -> int:
+    """Kill processes of runs whose orchestrator is gone (killed with no chance to clean
+    up): a marker whose pid part is not a live process. Returns how many were killed."""
+    mine = f"{MARKER}=".encode()
+    orphans: set[str] = set()
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        for item in environ.split(b"\0"):
+            if item.startswith(mine):
+                token = item[len(mine) :].decode(errors="replace")
+                owner = token.partition("-")[0]
+                if owner.isdigit() and not _alive(int(owner)):
+                    orphans.add(token)
+    return sum(kill_marked(token) for token in orphans)
+
+
+def _alive(pid: int) -> bool:
+    return (PROC / str(pid)).exists() and not _is_zombie(pid)
 
 
 def marked(token: str, *, uid: int | None = None) -> list[int]:

@@ -12,11 +12,12 @@ isolated.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from specialists.coder.executors import bwrap, procs
+from specialists.coder.executors import bwrap, procs, seccomp
 from specialists.coder.executors.base import CodeBlock, ExecLimits, ExecResult
 from specialists.coder.executors.process import Launch, run_process, to_result
 from specialists.coder.executors.workspace import CodeDir, before_run, changes, snapshot
@@ -48,6 +49,7 @@ class SandboxExecutor:
         self._use_bwrap: bool | None = None  # None: not probed yet
         self._warnings: tuple[str, ...] = ()
         self._lock = asyncio.Lock()
+        self._disable_userns = False  # bubblewrap's own flag (not as root; see seccomp.py)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -63,6 +65,11 @@ class SandboxExecutor:
         async with self._lock:
             if self._use_bwrap is not None:
                 return
+            await asyncio.to_thread(procs.sweep_orphans)  # left by a killed orchestrator
+            if self._bwrap is not None and not bwrap.is_root():
+                self._disable_userns = await asyncio.to_thread(
+                    bwrap.supports_disable_userns, self._bwrap
+                )
             problem = await self._probe_bwrap()
             self._use_bwrap = problem is None
             if problem is not None:
@@ -73,8 +80,13 @@ class SandboxExecutor:
         script = self._code.write(block)
         owner = self._uid if bwrap.is_root() else None
         workspace, before = await asyncio.to_thread(before_run, workspace, owner)
-        launch = self._launch(block, script, workspace, limits)
-        finished = await run_process(launch, limits)
+        seccomp_fd = self._seccomp_fd()
+        try:
+            launch = self._launch(block, script, workspace, limits, seccomp_fd)
+            finished = await run_process(launch, limits)
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
         after = await asyncio.to_thread(snapshot, workspace)
         return to_result(finished, changes(before, after), limits, self._warnings)
 
@@ -83,7 +95,21 @@ class SandboxExecutor:
 
     # --- launching -----------------------------------------------------------------------
 
-    def _launch(self, block: CodeBlock, script: str, workspace: Path, limits: ExecLimits) -> Launch:
+    def _seccomp_fd(self) -> int | None:
+        """A pipe holding the no-user-namespaces filter, for bubblewrap to read (one per
+        run: bubblewrap reads it to the end), or None where bubblewrap's flag does it."""
+        if not self._use_bwrap or self._disable_userns or not seccomp.supported():
+            return None
+        return _program_pipe(seccomp.no_user_namespaces())
+
+    def _launch(
+        self,
+        block: CodeBlock,
+        script: str,
+        workspace: Path,
+        limits: ExecLimits,
+        seccomp_fd: int | None = None,
+    ) -> Launch:
         token = procs.new_token()
         command = [bwrap.interpreter(block.language, self._python)]
         if self._use_bwrap:
@@ -98,6 +124,8 @@ class SandboxExecutor:
                 uid=self._uid,
                 allow_network=self._allow_network,
                 extra_binds=self._extra_binds,
+                seccomp_fd=seccomp_fd,
+                disable_userns=self._disable_userns,
             )
             argv += bwrap.inner(limits, self._uid, [*command, f"{bwrap.CODE}/{script}"])
         else:
@@ -107,7 +135,10 @@ class SandboxExecutor:
         # As root, bubblewrap itself stays root (it must reach the workspace, wherever
         # it is) and drops to the uid inside; so does `unshare` in the fallback.
         scan_uid = self._uid if bwrap.is_root() else None
-        return Launch(argv, env, workspace, token, scan_uid=scan_uid, settle_seconds=1.0)
+        fds = (seccomp_fd,) if seccomp_fd is not None else ()
+        return Launch(
+            argv, env, workspace, token, scan_uid=scan_uid, settle_seconds=1.0, pass_fds=fds
+        )
 
     # --- probing -------------------------------------------------------------------------
 
@@ -115,6 +146,9 @@ class SandboxExecutor:
         """None if bubblewrap can run a trivial sandbox here, else what went wrong."""
         if self._bwrap is None:
             return f"{self._bwrap_name!r} was not found on PATH (apt-get install bubblewrap)"
+        guard = None
+        if not self._disable_userns and seccomp.supported():
+            guard = _program_pipe(seccomp.no_user_namespaces())
         with tempfile.TemporaryDirectory(prefix="orchestrator-probe-") as folder:
             argv = bwrap.bwrap_argv(
                 self._bwrap,
@@ -124,9 +158,15 @@ class SandboxExecutor:
                 limits=ExecLimits(),
                 uid=self._uid,
                 allow_network=self._allow_network,
+                seccomp_fd=guard,
+                disable_userns=self._disable_userns,
             )
             argv += bwrap.inner(ExecLimits(), self._uid, ["true"])
-            return await _try(argv)
+            try:
+                return await _try(argv, pass_fds=(guard,) if guard is not None else ())
+            finally:
+                if guard is not None:
+                    os.close(guard)
 
     async def _choose_fallback(self, problem: str) -> None:
         for prefix, isolated in bwrap.fallback_prefixes(self._allow_network):
@@ -137,10 +177,21 @@ class SandboxExecutor:
             return
 
 
-async def _try(argv: list[str]) -> str | None:
+def _program_pipe(program: bytes) -> int:
+    """The read end of a pipe that holds `program` (small enough for the pipe's buffer)."""
+    read, write = os.pipe()
+    try:
+        os.write(write, program)
+    finally:
+        os.close(write)
+    return read
+
+
+async def _try(argv: list[str], pass_fds: tuple[int, ...] = ()) -> str | None:
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
+            pass_fds=pass_fds,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
