@@ -55,10 +55,10 @@ def _failure(name: str, suffix: str, data: bytes, exc: Exception) -> str:
     message = f"{name} could not be read ({kind}, malformed?): {type(exc).__name__}: {exc}"
     if suffix == ".epub" and zipfile.is_zipfile(io.BytesIO(data)):
         members = zipfile.ZipFile(io.BytesIO(data)).namelist()
-        shown = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
+        listed = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
         message += (
             f". It is a ZIP archive of {len(members)} members; open one with "
-            f"open_file(path, member=...). Members: {shown}"
+            f"open_file(path, member=...). Members: {listed}"
         )
     return message
 

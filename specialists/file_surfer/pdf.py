@@ -26,15 +26,17 @@ class PdfPages:
 
     kind = "PDF"
 
-    def __init__(self, name: str, source: Path | bytes, page_chars: int) -> None:
+    def __init__(
+        self, name: str, source: Path | bytes, page_chars: int, password: str | None = None
+    ) -> None:
         self.name = name
         self._limit = 4 * page_chars  # a PDF page is kept whole unless it is huge
         self._cache: OrderedDict[int, str] = OrderedDict()
         with PDFIUM:
             try:
-                self._pdf = pdfium.PdfDocument(source)
+                self._pdf = pdfium.PdfDocument(source, password=password)
             except pdfium.PdfiumError as exc:
-                raise FileProblem(_open_error(name, exc)) from None
+                raise FileProblem(_open_error(name, exc, password is not None)) from None
             self._count: int = len(self._pdf)
         if self._count == 0:
             self.close()
@@ -80,12 +82,14 @@ class PdfPages:
             self._pdf.close()
 
 
-def _open_error(name: str, exc: Exception) -> str:
+def _open_error(name: str, exc: Exception, password_given: bool) -> str:
     code = getattr(exc, "err_code", None)
+    if code == pdfium_c.FPDF_ERR_PASSWORD and password_given:
+        return f"{name} is password-protected and the password given is not right"
     if code == pdfium_c.FPDF_ERR_PASSWORD:
         return (
-            f"{name} is password-protected: the file surfer cannot open encrypted PDFs "
-            "(ask the person for an unprotected copy)"
+            f"{name} is password-protected: if the person gave its password, open it with "
+            "open_file(path, password=...); otherwise ask for the password or an unprotected copy"
         )
     if code == pdfium_c.FPDF_ERR_FORMAT:
         return f"{name} is not a valid PDF (malformed or damaged): {exc}"

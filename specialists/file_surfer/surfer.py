@@ -197,7 +197,11 @@ class FileSurfer:
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
         context.notify(
             "action",
-            {"name": name, "arguments": args.model_dump(), "location": self.viewer.location()},
+            {
+                "name": name,
+                "arguments": args.model_dump(exclude={"password"}),  # never recorded
+                "location": self.viewer.location(),
+            },
         )
         return result
 
