@@ -3,6 +3,11 @@
 openpyxl (XLSX) and xlrd (XLS) are used directly rather than through markitdown, whose
 pandas path turns the first row into a header ("Unnamed: 0"), shows empty cells as NaN
 and loses the row and column a value sits in. Here every cell keeps its address.
+
+A sheet's declared dimension (`A1:XFD1048576`) is never trusted: XLSX rows are read as
+the sparse cells the file holds, and at most MAX_ROWS rows, MAX_COLUMNS columns and
+MAX_CELLS cells per workbook are kept; the table's note says what was cut. Hidden sheets,
+rows and columns are shown, marked as hidden.
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from specialists.file_surfer.document import Table
+from specialists.file_surfer.confine import read_regular
+from specialists.file_surfer.document import Table, column_letters
 
 MAX_ROWS = 50_000  # per sheet; a bigger sheet is cut with a note
+MAX_COLUMNS = 256  # columns A..IV; cells further right are cut with a note
+MAX_CELLS = 2_000_000  # per workbook, counting the cells the file holds
+TRUE = ("1", "true")
 
 
 def format_cell(value: Any) -> str:
@@ -35,20 +44,62 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
-def make_table(title: str, rows: Iterable[Sequence[Any]]) -> Table:
+def make_table(
+    title: str,
+    rows: Iterable[Sequence[Any]],
+    hidden_rows: frozenset[int] = frozenset(),
+    hidden_columns: frozenset[int] = frozenset(),
+) -> Table:
     """Keep the non-empty rows (with their numbers) and drop empty trailing cells."""
-    kept: list[tuple[int, tuple[str, ...]]] = []
-    note = ""
-    for number, row in enumerate(rows, start=1):
-        if number > MAX_ROWS:
-            note = f"only the first {MAX_ROWS} rows are shown"
-            break
+    return _Kept(title).add_rows(enumerate(rows, start=1)).table(hidden_rows, hidden_columns)
+
+
+class _Kept:
+    """The rows kept from one sheet, and what was cut from it."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: list[tuple[int, tuple[str, ...]]] = []
+        self.rows_cut = self.cells_cut = 0
+        self.widest = 0
+
+    def add_rows(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> _Kept:
+        for number, row in rows:
+            if not self.add(number, row):
+                break
+        return self
+
+    def add(self, number: int, row: Sequence[Any]) -> bool:
+        """Keep one row; False once MAX_ROWS rows are kept (the caller stops reading)."""
+        if len(row) > MAX_COLUMNS:
+            self.widest = max(self.widest, len(row))
+            self.cells_cut += sum(1 for v in row[MAX_COLUMNS:] if v not in (None, ""))
+            row = row[:MAX_COLUMNS]
         cells = [format_cell(v) for v in row]
         while cells and not cells[-1].strip():
             cells.pop()
-        if cells:
-            kept.append((number, tuple(cells)))
-    return Table(title, tuple(kept), note)
+        if not cells:
+            return True
+        if len(self.rows) >= MAX_ROWS:
+            self.rows_cut += 1
+            return False
+        self.rows.append((number, tuple(cells)))
+        return True
+
+    def table(
+        self,
+        hidden_rows: frozenset[int] = frozenset(),
+        hidden_columns: frozenset[int] = frozenset(),
+    ) -> Table:
+        notes = []
+        if self.rows_cut:
+            notes.append(f"only the first {MAX_ROWS} rows with values are shown; the rest is cut")
+        if self.cells_cut or self.widest:
+            notes.append(
+                f"only columns A to {column_letters(MAX_COLUMNS - 1)} are shown; "
+                f"{self.cells_cut} cells with values further right are cut"
+            )
+        return Table(self.title, tuple(self.rows), "; ".join(notes), hidden_rows, hidden_columns)
 
 
 def xlsx_tables(source: Path | bytes) -> list[Table]:
@@ -60,30 +111,81 @@ def xlsx_tables(source: Path | bytes) -> list[Table]:
         warnings.simplefilter("ignore")
         book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         try:
-            return [
-                make_table(f"Sheet {sheet.title}", sheet.iter_rows(values_only=True))
-                for sheet in book.worksheets
-            ]
+            budget = [MAX_CELLS]
+            return [_xlsx_table(book, sheet, budget) for sheet in book.worksheets]
         finally:
             book.close()
+
+
+def _xlsx_table(book: Any, sheet: Any, budget: list[int]) -> Table:
+    """One sheet read from the cells the file holds (openpyxl's own iter_rows pads every
+    row to the declared dimension, so two cells at A1 and XFD1048576 cost minutes)."""
+    from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
+
+    hidden_sheet = sheet.sheet_state in ("hidden", "veryHidden")
+    kept = _Kept(f"Sheet {sheet.title}" + (" (hidden sheet)" if hidden_sheet else ""))
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            if budget[0] <= 0:
+                kept.rows_cut += 1
+                break
+            budget[0] -= len(cells)
+            width = min(max((c["column"] for c in cells), default=0), MAX_COLUMNS + 1)
+            row: list[Any] = [None] * width
+            for cell in cells:
+                column = cell["column"]
+                if column <= MAX_COLUMNS:
+                    row[column - 1] = cell["value"]
+                elif cell["value"] not in (None, ""):
+                    kept.cells_cut += 1
+                    kept.widest = column
+            if not kept.add(number, row):
+                break
+        hidden_rows = frozenset(
+            int(r) for r, attrs in parser.row_dimensions.items() if attrs.get("hidden") in TRUE
+        )
+        hidden_columns = frozenset(
+            index - 1
+            for attrs in parser.column_dimensions.values()
+            if attrs.get("hidden") in TRUE
+            for index in range(
+                int(attrs.get("min", 1)),
+                min(int(attrs.get("max", attrs.get("min", 1))), MAX_COLUMNS) + 1,
+            )
+        )
+    return kept.table(hidden_rows, hidden_columns)
 
 
 def xls_tables(source: Path | bytes) -> list[Table]:
     import xlrd  # type: ignore[import-untyped]
 
-    if isinstance(source, bytes):
-        book = xlrd.open_workbook(file_contents=source, on_demand=True)
-    else:
-        book = xlrd.open_workbook(str(source), on_demand=True)
+    data = read_regular(source)
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, formatting_info=True)
+    except (NotImplementedError, xlrd.XLRDError):
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
     try:
         tables = []
         for index in range(book.nsheets):
             sheet = book.sheet_by_index(index)
+            columns = min(sheet.ncols, MAX_COLUMNS + 1)
             rows = (
-                [_xls_value(sheet.cell(r, c), book.datemode) for c in range(sheet.ncols)]
+                (r + 1, [_xls_value(sheet.cell(r, c), book.datemode) for c in range(columns)])
                 for r in range(sheet.nrows)
             )
-            tables.append(make_table(f"Sheet {sheet.name}", rows))
+            hidden = " (hidden sheet)" if sheet.visibility else ""
+            kept = _Kept(f"Sheet {sheet.name}{hidden}").add_rows(rows)
+            hidden_rows = frozenset(r + 1 for r, info in sheet.rowinfo_map.items() if info.hidden)
+            hidden_columns = frozenset(c for c, info in sheet.colinfo_map.items() if info.hidden)
+            tables.append(kept.table(hidden_rows, hidden_columns))
         return tables
     finally:
         book.release_resources()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from specialists.file_surfer import archive, folders
+from specialists.file_surfer.bounded import WORKER
 from specialists.file_surfer.confine import PathRefused, Roots, regular_file
 from specialists.file_surfer.convert import Limits, open_document
 from specialists.file_surfer.document import MEMBER_SEP, Document, FileProblem
@@ -67,6 +68,7 @@ class Viewer:
         self.document: Document | None = None
         self.page = 0
         self.search: Search | None = None
+        WORKER.warm_up()
 
     # --- where the reader is ---------------------------------------------------------
 
