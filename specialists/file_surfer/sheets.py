@@ -61,7 +61,6 @@ class _Kept:
         self.title = title
         self.rows: list[tuple[int, tuple[str, ...]]] = []
         self.rows_cut = self.cells_cut = 0
-        self.widest = 0
 
     def add_rows(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> _Kept:
         for number, row in rows:
@@ -69,21 +68,23 @@ class _Kept:
                 break
         return self
 
-    def add(self, number: int, row: Sequence[Any]) -> bool:
-        """Keep one row; False once MAX_ROWS rows are kept (the caller stops reading)."""
+    def add(self, number: int, row: Sequence[Any], cut: int = 0) -> bool:
+        """Keep one row (`cut`: its cells with values beyond MAX_COLUMNS, already dropped);
+        False once MAX_ROWS rows are kept (the caller stops reading)."""
         if len(row) > MAX_COLUMNS:
-            self.widest = max(self.widest, len(row))
-            self.cells_cut += sum(1 for v in row[MAX_COLUMNS:] if v not in (None, ""))
+            cut += sum(1 for v in row[MAX_COLUMNS:] if v not in (None, ""))
             row = row[:MAX_COLUMNS]
         cells = [format_cell(v) for v in row]
         while cells and not cells[-1].strip():
             cells.pop()
-        if not cells:
+        if not cells and not cut:
             return True
         if len(self.rows) >= MAX_ROWS:
             self.rows_cut += 1
             return False
-        self.rows.append((number, tuple(cells)))
+        self.cells_cut += cut
+        if cells:
+            self.rows.append((number, tuple(cells)))
         return True
 
     def table(
@@ -94,7 +95,7 @@ class _Kept:
         notes = []
         if self.rows_cut:
             notes.append(f"only the first {MAX_ROWS} rows with values are shown; the rest is cut")
-        if self.cells_cut or self.widest:
+        if self.cells_cut:
             notes.append(
                 f"only columns A to {column_letters(MAX_COLUMNS - 1)} are shown; "
                 f"{self.cells_cut} cells with values further right are cut"
@@ -138,16 +139,15 @@ def _xlsx_table(book: Any, sheet: Any, budget: list[int]) -> Table:
                 kept.rows_cut += 1
                 break
             budget[0] -= len(cells)
-            width = min(max((c["column"] for c in cells), default=0), MAX_COLUMNS + 1)
+            width = min(max((c["column"] for c in cells), default=0), MAX_COLUMNS)
             row: list[Any] = [None] * width
+            cut = 0
             for cell in cells:
-                column = cell["column"]
-                if column <= MAX_COLUMNS:
-                    row[column - 1] = cell["value"]
+                if cell["column"] <= MAX_COLUMNS:
+                    row[cell["column"] - 1] = cell["value"]
                 elif cell["value"] not in (None, ""):
-                    kept.cells_cut += 1
-                    kept.widest = column
-            if not kept.add(number, row):
+                    cut += 1
+            if not kept.add(number, row, cut):
                 break
         hidden_rows = frozenset(
             int(r) for r, attrs in parser.row_dimensions.items() if attrs.get("hidden") in TRUE
