@@ -202,7 +202,7 @@ def test_the_cell_budget_stops_reading_a_workbook(
     monkeypatch.setattr(sheets, "MAX_CELLS", 200)
     (table,) = sheets.xlsx_tables(tmp_path / "many.xlsx")
     assert len(table.rows) == 20
-    assert "rows with values are shown" in table.note
+    assert "reading stopped after the workbook's first 200 cells" in table.note
 
 
 # --- 4 and 7. names: not UTF-8, newlines, bidi, controls ---------------------------------------

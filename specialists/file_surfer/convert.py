@@ -18,6 +18,7 @@ import csv
 import gzip
 import json
 import mimetypes
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -208,11 +209,12 @@ def _mostly_printable(sample: str) -> bool:
 
 
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c not in (9, 10, 12, 13)}
+_ANY_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def _visible_controls(text: str) -> str:
     """Control characters (a NUL, a bell) as `\\x00` escapes: visible, and safe in a request."""
-    return text.translate(_CONTROLS)
+    return text.translate(_CONTROLS) if _ANY_CONTROL.search(text) else text
 
 
 def _pretty_json(text: str) -> str:

@@ -80,10 +80,10 @@ def paginate(text: str, page_chars: int) -> tuple[str, ...]:
 
 def _pieces(lines: Iterable[str], limit: int) -> Iterable[str]:
     for line in lines:
-        while len(line) > limit:
-            yield line[:limit]
-            line = line[limit:]
-        yield line
+        # Sliced by offset: cutting the rest off again and again is quadratic on one
+        # line of 50 MB.
+        for start in range(0, max(len(line), 1), limit):
+            yield line[start : start + limit]
 
 
 # --- tables (spreadsheets, CSV) ---------------------------------------------------------

@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,9 @@ from specialists.file_surfer.document import Table, column_letters
 
 MAX_ROWS = 50_000  # per sheet; a bigger sheet is cut with a note
 MAX_COLUMNS = 256  # columns A..IV; cells further right are cut with a note
-MAX_CELLS = 2_000_000  # per workbook, counting the cells the file holds
+# Per workbook, counting the cells the file holds: openpyxl parses ~40,000 a second, and
+# a model pages through ~500 cells a page; past this the coder is the better reader.
+MAX_CELLS = 250_000
 TRUE = ("1", "true")
 
 
@@ -61,6 +65,7 @@ class _Kept:
         self.title = title
         self.rows: list[tuple[int, tuple[str, ...]]] = []
         self.rows_cut = self.cells_cut = 0
+        self.out_of_cells = False
 
     def add_rows(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> _Kept:
         for number, row in rows:
@@ -93,7 +98,12 @@ class _Kept:
         hidden_columns: frozenset[int] = frozenset(),
     ) -> Table:
         notes = []
-        if self.rows_cut:
+        if self.out_of_cells:
+            notes.append(
+                f"reading stopped after the workbook's first {MAX_CELLS} cells: the rest of "
+                "this sheet is cut (the coder can process the whole file)"
+            )
+        elif self.rows_cut:
             notes.append(f"only the first {MAX_ROWS} rows with values are shown; the rest is cut")
         if self.cells_cut:
             notes.append(
@@ -110,12 +120,31 @@ def xlsx_tables(source: Path | bytes) -> list[Table]:
     with warnings.catch_warnings():
         # openpyxl warns about extensions it drops (data validation, ...): not our concern.
         warnings.simplefilter("ignore")
-        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        with _without_declared_dimension():
+            book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         try:
             budget = [MAX_CELLS]
             return [_xlsx_table(book, sheet, budget) for sheet in book.worksheets]
         finally:
             book.close()
+
+
+_PATCH = threading.Lock()
+
+
+@contextmanager
+def _without_declared_dimension() -> Iterator[None]:
+    """While a workbook loads, skip openpyxl's look for each sheet's declared dimension:
+    it is never used here, and a sheet without one is parsed whole to find that out."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet  # type: ignore[import-untyped]
+
+    with _PATCH:
+        original = ReadOnlyWorksheet._get_size
+        ReadOnlyWorksheet._get_size = lambda self: None
+        try:
+            yield
+        finally:
+            ReadOnlyWorksheet._get_size = original
 
 
 def _xlsx_table(book: Any, sheet: Any, budget: list[int]) -> Table:
@@ -136,7 +165,7 @@ def _xlsx_table(book: Any, sheet: Any, budget: list[int]) -> Table:
         )
         for number, cells in parser.parse():
             if budget[0] <= 0:
-                kept.rows_cut += 1
+                kept.out_of_cells = True
                 break
             budget[0] -= len(cells)
             width = min(max((c["column"] for c in cells), default=0), MAX_COLUMNS)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 MB = 1024 * 1024
@@ -72,6 +74,41 @@ def inflating_container(path: Path, unpacked: int, member: str | None = None) ->
     return path
 
 
+def fast_bomb(path: Path, unpacked: int, member: str | None = None) -> Path:
+    """Like `inflating_container`, in a fraction of the time: one 1 MiB block of XML is
+    deflated once and its compressed form repeated (a full flush makes every copy
+    independent), and the ZIP's headers are written by hand. `unpacked` < 4 GiB."""
+    name = (member or BOMB_MEMBER.get(path.suffix, "inner.xml")).encode()
+    chunk = b"<a/>" * (MB // 4)
+    copies = unpacked // len(chunk)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    ending = zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(copies):
+        crc = zlib.crc32(chunk, crc)
+    packed, size = len(block) * copies + len(ending), len(chunk) * copies
+    header = struct.pack(
+        "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, packed, size, len(name), 0
+    )
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, packed, size, len(name),
+        0, 0, 0, 0, 0, 0,
+    )  # fmt: skip
+    with path.open("wb") as out:
+        out.write(header + name)
+        for _ in range(copies):
+            out.write(block)
+        out.write(ending)
+        directory = out.tell()
+        out.write(central + name)
+        end = struct.pack(
+            "<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central) + len(name), directory, 0
+        )
+        out.write(end)
+    return path
+
+
 def lying_container(path: Path, actual: int, declared: int) -> Path:
     """A container whose main member holds `actual` bytes but whose headers (local and
     central) declare only `declared`."""
@@ -96,6 +133,51 @@ def far_workbook(path: Path) -> Path:
     sheet["A1"] = "first cell"
     sheet["XFD1048576"] = "last cell"
     book.save(path)
+    return path
+
+
+def big_sheet(path: Path, rows: int, columns: int) -> Path:
+    """An XLSX of `rows` x `columns` inline-string cells, its XML written directly (openpyxl
+    would take a minute for a million cells)."""
+    from openpyxl.utils import get_column_letter
+
+    letters = [get_column_letter(c + 1) for c in range(columns)]
+    book = (
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="Big" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    book_rels = (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+    )
+    types = (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        out.writestr("[Content_Types].xml", types)
+        out.writestr("_rels/.rels", RELS.replace("word/document.xml", "xl/workbook.xml"))
+        out.writestr("xl/workbook.xml", book)
+        out.writestr("xl/_rels/workbook.xml.rels", book_rels)
+        with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                b"<sheetData>"
+            )
+            for row in range(1, rows + 1):
+                cells = "".join(
+                    f'<c r="{letter}{row}" t="inlineStr"><is><t>r{row}{letter}</t></is></c>'
+                    for letter in letters
+                )
+                sheet.write(f'<row r="{row}">{cells}</row>'.encode())
+            sheet.write(b"</sheetData></worksheet>")
     return path
 
 
