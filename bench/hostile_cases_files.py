@@ -54,12 +54,10 @@ def calls(*actions: tuple[str, dict[str, Any]], extra_roots: tuple[Path, ...] = 
 
 
 def case(klass: str, name: str, prepare: Prepare, step: Any) -> Case:
-    async def run(scratch: Path) -> int:
+    async def make_input(scratch: Path) -> None:
         prepare(scratch)
-        result: int = await step(scratch)
-        return result
 
-    return Case(klass, name, run)
+    return Case(klass, name, step, make_input)
 
 
 def open_(path: str, **more: Any) -> tuple[str, dict[str, Any]]:
@@ -163,7 +161,6 @@ def _locked(scratch: Path) -> None:
 
 
 async def _step_over_bad_names(scratch: Path) -> int:
-    _bad_names(scratch)
     script = [
         [{"name": "list_folder", "arguments": {"path": "."}}],
         [{"name": "open_file", "arguments": {"path": shown(BAD_NAMES[0])}}],
@@ -241,7 +238,7 @@ CASES: list[Case] = [
             *[open_(shown(name)) for name in BAD_NAMES],
         ),
     ),
-    case(NAMES, "a whole step over bad names", lambda scratch: None, _step_over_bad_names),
+    case(NAMES, "a whole step over bad names", _bad_names, _step_over_bad_names),
     case(TEXT, "log with a NUL", _nul_text, calls(open_("log.txt"), ("find", {"text": "log"}))),
     case(
         TEXT, "one 50 MB line", _one_line, calls(open_("line.txt"), ("go_to_page", {"page": 5000}))

@@ -4,7 +4,7 @@ time, the largest tool result in characters and the peak RSS (issue 10's proof).
 Cases come from `bench/hostile_cases_*.py` modules, each defining `CASES: list[Case]`
 (bench/hostile_cases_base.py): the file surfer's here (hostile_cases_files), the web
 surfer's and the sandbox's in hostile_cases_web when it is present. Each case runs once,
-in a fresh scratch folder, timed around its `run`. Peak RSS is `ru_maxrss` of this
+in a fresh scratch folder, timed around its `run` (its `prepare`, if any, is not timed). Peak RSS is `ru_maxrss` of this
 process; the converter worker's largest conversion and waited-for children are shown
 beside it, and the last line takes the largest of the three. Aim: ≤ 10 s, ≤ 100,000
 chars, ≤ 1,024 MB.
@@ -77,8 +77,12 @@ async def run_all(cases: list[Any]) -> dict[str, Figures]:
             scratch = base / f"case{number:03d}"
             scratch.mkdir()
             row = figures.setdefault(case.klass, Figures())
+            prepare = getattr(case, "prepare", None)
             started = time.perf_counter()
             try:
+                if prepare is not None:
+                    await prepare(scratch)
+                started = time.perf_counter()
                 chars = await case.run(scratch)
             except Exception as exc:  # a case that breaks is a finding, not the bench's end
                 chars = 0

@@ -64,7 +64,7 @@ class Limits:
     """Bounds on converting one file (settings `convert_seconds`, `convert_memory_mb`,
     `max_unpacked_mb`)."""
 
-    seconds: float = 30
+    seconds: float = 8
     memory_mb: int = 1536
     max_unpacked_bytes: int = 512 * 1024 * 1024
 

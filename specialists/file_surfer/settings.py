@@ -52,7 +52,10 @@ class FileSurferSettings(BaseModel):
         description="Every tool result is cut here, with a note (a page is ~page_chars).",
     )
     convert_seconds: float = Field(
-        default=30, gt=0, le=3600, description="Time cap on converting one file."
+        default=8,
+        gt=0,
+        le=3600,
+        description="Time cap on converting one Office/HTML/JSON file (raise it for huge ones).",
     )
     convert_memory_mb: int = Field(
         default=1536, ge=256, le=65_536, description="Memory cap of the converter process."

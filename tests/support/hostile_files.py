@@ -61,6 +61,33 @@ def docx(path: Path, body: str) -> Path:
     return path
 
 
+def epub(path: Path, chapter: str) -> Path:
+    """A minimal EPUB of one XHTML chapter whose body is `chapter`."""
+    container = (
+        '<?xml version="1.0"?><container version="1.0" '
+        'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+        '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+        "</rootfiles></container>"
+    )
+    opf = (
+        '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
+        'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        '<dc:title>Test book</dc:title><dc:identifier id="id">x</dc:identifier></metadata>'
+        '<manifest><item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/></manifest>'
+        '<spine><itemref idref="c1"/></spine></package>'
+    )
+    xhtml = (
+        '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>c1'
+        f"</title></head><body>{chapter}</body></html>"
+    )
+    with zipfile.ZipFile(path, "w") as out:
+        out.writestr("mimetype", "application/epub+zip")
+        out.writestr("META-INF/container.xml", container)
+        out.writestr("OEBPS/content.opf", opf)
+        out.writestr("OEBPS/c1.xhtml", xhtml)
+    return path
+
+
 def inflating_container(path: Path, unpacked: int, member: str | None = None) -> Path:
     """A ZIP container (by `path`'s suffix) whose main member inflates to `unpacked`
     bytes of repeated XML, written as a stream (a 1 GiB member packs to ~1 MB)."""
