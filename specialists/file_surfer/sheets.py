@@ -29,7 +29,7 @@ MAX_ROWS = 50_000  # per sheet; a bigger sheet is cut with a note
 MAX_COLUMNS = 256  # columns A..IV; cells further right are cut with a note
 # Per workbook, counting the cells the file holds: openpyxl parses ~40,000 a second, and
 # a model pages through ~500 cells a page; past this the coder is the better reader.
-MAX_CELLS = 200_000
+MAX_CELLS = 100_000
 TRUE = ("1", "true")
 
 
