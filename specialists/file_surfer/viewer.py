@@ -105,7 +105,7 @@ class Viewer:
     def _load(self, path: str, member: str | None, password: str | None) -> Document:
         real = self.roots.resolve(path)
         name = self.roots.display(real)
-        if not real.exists() and path != path.strip() and self.roots.resolve(path.strip()).exists():
+        if not real.exists() and self._exists_stripped(path):
             raise FileProblem(
                 f"no such file '{name}' (the name given has spaces at an end; "
                 f"'{shown(path.strip())}' exists)"
@@ -125,6 +125,15 @@ class Viewer:
         data = archive.read_member(real, name, member, limit)
         where = f"{name}{MEMBER_SEP}{shown(member)}"
         return open_document(data, where, page_chars, limit, password=password, limits=limits)
+
+    def _exists_stripped(self, path: str) -> bool:
+        """Whether `path` names nothing but would without the spaces at its ends."""
+        if path == path.strip() or not path.strip():
+            return False
+        try:
+            return self.roots.resolve(path.strip()).exists()
+        except PathRefused:
+            return False
 
     def close(self) -> None:
         if self.document is not None:
