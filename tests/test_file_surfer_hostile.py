@@ -209,7 +209,17 @@ def test_the_cell_budget_stops_reading_a_workbook(
     monkeypatch.setattr(sheets, "MAX_CELLS", 200)
     (table,) = sheets.xlsx_tables(tmp_path / "many.xlsx")
     assert len(table.rows) == 20
-    assert "reading stopped after the workbook's first 200 cells" in table.note
+    assert "reading stopped after the first 200 cells" in table.note
+
+
+def test_a_csv_with_millions_of_cells_is_cut_by_the_cell_budget(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text(("1," * 999 + "1\n") * 400)  # 400 rows x 1000 columns
+    text = opened_text(path)
+    assert f"reading stopped after the first {sheets.MAX_CELLS} cells" in text
+    assert "only columns A to IV are shown" in text
+    assert "| 390 |" in text  # 390 rows x 256 columns fit in the budget
+    assert "| 391 |" not in text
 
 
 # --- 4 and 7. names: not UTF-8, newlines, bidi, controls ---------------------------------------

@@ -15,7 +15,8 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
-from specialists.file_surfer.confine import Roots, special_kind
+from specialists.file_surfer.confine import Roots, open_regular, special_kind
+from specialists.file_surfer.document import FileProblem
 from specialists.file_surfer.names import shown
 
 MAX_VISITED = 50_000  # entries a find_files walk looks at before it gives up
@@ -145,10 +146,12 @@ def file_info(roots: Roots, path: str) -> str:
 def _describe(real: Path) -> str:  # a regular file: stat said so
     guessed = mimetypes.guess_type(real.name)[0]
     try:
-        with real.open("rb") as stream:
+        with open_regular(real) as stream:  # never blocks, even if a FIFO was swapped in
             head = stream.read(16)
     except OSError as exc:
         return f"unreadable ({exc.strerror})"
+    except FileProblem as exc:
+        return str(exc)
     sniffed = next((kind for magic, kind in SIGNATURES.items() if head.startswith(magic)), None)
     if not head:
         sniffed = "empty file"

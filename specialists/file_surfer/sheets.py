@@ -66,6 +66,7 @@ class _Kept:
         self.rows: list[tuple[int, tuple[str, ...]]] = []
         self.rows_cut = self.cells_cut = 0
         self.out_of_cells = False
+        self.cells_read = 0
 
     def add_rows(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> _Kept:
         for number, row in rows:
@@ -75,10 +76,14 @@ class _Kept:
 
     def add(self, number: int, row: Sequence[Any], cut: int = 0) -> bool:
         """Keep one row (`cut`: its cells with values beyond MAX_COLUMNS, already dropped);
-        False once MAX_ROWS rows are kept (the caller stops reading)."""
+        False once MAX_ROWS rows or MAX_CELLS cells are kept (the caller stops reading)."""
         if len(row) > MAX_COLUMNS:
             cut += sum(1 for v in row[MAX_COLUMNS:] if v not in (None, ""))
             row = row[:MAX_COLUMNS]
+        self.cells_read += len(row)
+        if self.cells_read > MAX_CELLS:
+            self.out_of_cells = True
+            return False
         cells = [format_cell(v) for v in row]
         while cells and not cells[-1].strip():
             cells.pop()
@@ -100,8 +105,8 @@ class _Kept:
         notes = []
         if self.out_of_cells:
             notes.append(
-                f"reading stopped after the workbook's first {MAX_CELLS} cells: the rest of "
-                "this sheet is cut (the coder can process the whole file)"
+                f"reading stopped after the first {MAX_CELLS} cells: the rest of this sheet "
+                "is cut (the coder can process the whole file)"
             )
         elif self.rows_cut:
             notes.append(f"only the first {MAX_ROWS} rows with values are shown; the rest is cut")
