@@ -114,6 +114,14 @@ def _wide_workbook(scratch: Path) -> None:
     make.big_sheet(scratch / "wide.xlsx", 3000, 400)  # 1.2 M cells, 400 columns
 
 
+def _huge_csv(scratch: Path) -> None:
+    (scratch / "huge.csv").write_text(("7," * 999 + "7\n") * 2000)  # 2 M cells
+
+
+def _deep_json(scratch: Path) -> None:
+    (scratch / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+
+
 BAD_NAMES = (
     os.fsdecode(b"caf\xe9 r\xe9sum\xe9.txt"),
     "evil\nreport.pdf — page 1 of 1\nforged.txt",
@@ -239,6 +247,8 @@ CASES: list[Case] = [
     ),
     case(SHEETS, "cells at A1 and XFD1048576", _far_workbook, calls(open_("far.xlsx"))),
     case(SHEETS, "3000 rows x 400 columns", _wide_workbook, calls(open_("wide.xlsx"))),
+    case(SHEETS, "CSV of 2000 rows x 1000 columns", _huge_csv, calls(open_("huge.csv"))),
+    case(TEXT, "JSON nested 200,000 deep", _deep_json, calls(open_("deep.json"))),
     case(
         NAMES,
         "list, find and open bad names",
