@@ -149,15 +149,25 @@ def test_a_member_larger_than_its_headers_say_is_caught_while_unpacking(
         opened_text(liar)
 
 
+def test_a_job_the_worker_cannot_import_is_an_error_and_the_worker_lives_on() -> None:
+    with pytest.raises(FileProblem, match="the job could not be read"):
+        run_bounded(opened_text, (Path("x"),), name="x.docx", seconds=5, memory_mb=256)
+    assert run_bounded(len, ("alive",), name="x", seconds=5, memory_mb=256) == 5
+
+
 def test_a_conversion_past_its_memory_cap_is_stopped() -> None:
     with pytest.raises(FileProblem, match="more than 256 MB of memory"):
         run_bounded(bytearray, (2048 * MB,), name="big.docx", seconds=20, memory_mb=256)
 
 
-def test_a_conversion_past_its_time_cap_is_stopped() -> None:
+@pytest.mark.parametrize(
+    "stuck", [(time.sleep, 60), (sum, range(10**15))], ids=["waiting", "computing"]
+)
+def test_a_conversion_past_its_time_cap_is_stopped(stuck: tuple[Callable[..., Any], Any]) -> None:
+    # Computing hits the CPU-time cap; waiting hits the wall-clock backstop (3x the cap).
     started = time.monotonic()
     with pytest.raises(FileProblem, match=r"slow.docx: converting it took longer than 1 s"):
-        run_bounded(time.sleep, (60,), name="slow.docx", seconds=1, memory_mb=256)
+        run_bounded(stuck[0], (stuck[1],), name="slow.docx", seconds=1, memory_mb=256)
     assert time.monotonic() - started < 30
     assert run_bounded(len, ("still works",), name="x", seconds=5, memory_mb=256) == 11
 

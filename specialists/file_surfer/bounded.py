@@ -5,7 +5,8 @@ gigabytes or minutes by a small hostile file, and a thread cannot be stopped. So
 conversion runs in a process forked from a long-lived worker (`convert_worker`, started
 on first use: single-threaded, the converter libraries already imported, so a fork
 costs milliseconds). The forked process gets `RLIMIT_AS` of its current size plus a
-budget and is killed when the time cap passes; either way the result is a FileProblem
+budget and `RLIMIT_CPU` of the time cap, and is killed at three times the cap of wall
+time; either way the result is a FileProblem
 that says which limit was hit. (multiprocessing's forkserver would re-import the
 program's `__main__` in every child, so the worker is our own.)
 """
@@ -37,6 +38,8 @@ def write_message(stream: IO[bytes], value: Any) -> None:
 
 
 def read_message(stream: IO[bytes]) -> Any:
+    """One message; EOFError at the end of the stream, the unpickling error if its content
+    cannot be rebuilt here (the stream is then still in step)."""
     head = stream.read(HEADER.size)
     if len(head) < HEADER.size:
         raise EOFError("the stream ended")
@@ -122,7 +125,7 @@ def run_bounded(
         raise FileProblem(value)
     if status == "timeout":
         raise FileProblem(
-            f"{name}: converting it took longer than {seconds:g} s and was stopped "
+            f"{name}: converting it took longer than {seconds:g} s of CPU time and was stopped "
             "(specialists.file_surfer.convert_seconds)"
         )
     if status == "memory":

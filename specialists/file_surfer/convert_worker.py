@@ -3,7 +3,8 @@
 It reads jobs `(func, args, seconds, memory_mb)` from stdin and answers each with
 `(status, value, peak_rss_kb)` on stdout. Every job runs in a process forked from here
 (this process is single-threaded, so forking is safe) under `RLIMIT_AS` and
-`RLIMIT_CPU`, and is killed at its time cap. Library output printed to stdout is sent
+`RLIMIT_CPU` (the time cap, in CPU seconds), and is killed at WALL_FACTOR times the cap
+of wall-clock time. Library output printed to stdout is sent
 to stderr, so it cannot corrupt the answers.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import pickle
 import resource
@@ -43,6 +45,11 @@ def _preload() -> None:
             importlib.import_module(module)
 
 
+# The time cap counts CPU seconds, so a loaded machine does not fail a sound file; the
+# wall clock only backstops a converter that waits instead of computing.
+WALL_FACTOR = 3
+
+
 def _address_space() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * resource.getpagesize()
@@ -53,7 +60,7 @@ def _convert(job: tuple[Any, ...], out: int) -> None:
     func, args, seconds, memory_mb = job
     limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    cpu = int(seconds) + 2
+    cpu = max(1, math.ceil(seconds))  # SIGXCPU then: the time cap, in CPU seconds
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     outcome: tuple[str, Any]
     try:
@@ -99,7 +106,7 @@ def _run(job: tuple[Any, ...]) -> tuple[str, Any, int]:
             os._exit(0)
     os.close(write_end)
     try:
-        data = _collect(read_end, job[2])
+        data = _collect(read_end, job[2] * WALL_FACTOR)
     finally:
         os.close(read_end)
     if data is None:
@@ -126,6 +133,9 @@ def main() -> None:
             job = read_message(jobs)
         except EOFError:
             return
+        except Exception as exc:  # e.g. a function this process cannot import
+            write_message(answers, ("error", f"the job could not be read: {exc}", 0))
+            continue
         write_message(answers, _run(job))
 
 

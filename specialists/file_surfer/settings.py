@@ -55,7 +55,7 @@ class FileSurferSettings(BaseModel):
         default=8,
         gt=0,
         le=3600,
-        description="Time cap on converting one Office/HTML/JSON file (raise it for huge ones).",
+        description="CPU-time cap on converting one Office/HTML/JSON file (raise it for huge ones).",
     )
     convert_memory_mb: int = Field(
         default=1536, ge=256, le=65_536, description="Memory cap of the converter process."
