@@ -4,7 +4,7 @@ It reads jobs `(func, args, seconds, memory_mb)` from stdin and answers each wit
 `(status, value, peak_rss_kb)` on stdout. Every job runs in a process forked from here
 (this process is single-threaded, so forking is safe) under `RLIMIT_AS` and
 `RLIMIT_CPU` (the time cap, in CPU seconds), and is killed at WALL_FACTOR times the cap
-of wall-clock time. Library output printed to stdout is sent
+in wall-clock time. Library output printed to stdout is sent
 to stderr, so it cannot corrupt the answers.
 """
 
@@ -45,9 +45,9 @@ def _preload() -> None:
             importlib.import_module(module)
 
 
-# The time cap counts CPU seconds, so a loaded machine does not fail a sound file; the
-# wall clock only backstops a converter that waits instead of computing.
-WALL_FACTOR = 3
+# The time cap counts CPU seconds, so a busy machine does not fail a sound file at once;
+# the wall clock backstops both a converter that waits and a machine too busy to finish.
+WALL_FACTOR = 1.25
 
 
 def _address_space() -> int:
@@ -114,10 +114,10 @@ def _run(job: tuple[Any, ...]) -> tuple[str, Any, int]:
     _, status, usage = os.wait4(pid, 0)
     rss_kb = int(usage.ru_maxrss)
     if data is None:
-        return "timeout", "", rss_kb
+        return "timeout", f"{job[2] * WALL_FACTOR:g} s", rss_kb
     if not data:  # killed: out of CPU time, or memory so short it could not even answer
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
-            return "timeout", "", rss_kb
+            return "timeout", f"{job[2]:g} s of CPU time", rss_kb
         return "memory", "", rss_kb
     kind, value = pickle.loads(data)
     return kind, value, rss_kb
