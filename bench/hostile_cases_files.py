@@ -235,8 +235,8 @@ CASES: list[Case] = [
     ),
     case(
         BOMBS,
-        "docx of 4 MB varied XML (passes the checks)",
-        _heavy_docx(4),
+        "docx of 2 MB varied XML (passes the checks)",
+        _heavy_docx(2),
         calls(open_("heavy.docx")),
     ),
     case(
