@@ -5,7 +5,7 @@ gigabytes or minutes by a small hostile file, and a thread cannot be stopped. So
 conversion runs in a process forked from a long-lived worker (`convert_worker`, started
 on first use: single-threaded, the converter libraries already imported, so a fork
 costs milliseconds). The forked process gets `RLIMIT_AS` of its current size plus a
-budget and `RLIMIT_CPU` of the time cap, and is killed at 1.25 times the cap in wall
+budget and `RLIMIT_CPU` of the time cap, and is killed at 1.2 times the cap in wall
 time; either way the result is a FileProblem
 that says which limit was hit. (multiprocessing's forkserver would re-import the
 program's `__main__` in every child, so the worker is our own.)

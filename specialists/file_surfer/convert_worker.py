@@ -47,7 +47,7 @@ def _preload() -> None:
 
 # The time cap counts CPU seconds, so a busy machine does not fail a sound file at once;
 # the wall clock backstops both a converter that waits and a machine too busy to finish.
-WALL_FACTOR = 1.25
+WALL_FACTOR = 1.2
 
 
 def _address_space() -> int:
