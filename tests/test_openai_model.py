@@ -738,3 +738,29 @@ def test_prices_match_the_longest_prefix() -> None:
     assert price_for("o10") is None
     assert price_for("qwen2.5") is None
     assert full.cost(1_000_000, 100_000) == pytest.approx(3.50)
+
+
+@pytest.mark.parametrize(
+    ("request_", "where"),
+    [
+        (ask("a file named bad\udcff.txt"), "body.messages[0].content"),
+        (
+            ModelRequest(
+                "test",
+                (Message.user("fine"), Message.system("half a pair \ud83d")),
+                tools=(ToolSpec("open", "Open a file", {"type": "object"}),),
+            ),
+            "body.messages[1].content",
+        ),
+    ],
+)
+async def test_text_utf8_cannot_encode_is_a_request_error_not_a_crash(
+    server: FakeOpenAI, make_model: MakeModel, request_: ModelRequest, where: str
+) -> None:
+    # The SDK raises UnicodeEncodeError while building the body; it must become a
+    # ModelError (which every specialist handles), never escape the step.
+    with pytest.raises(ModelRequestError) as caught:
+        await make_model().complete(request_)
+    assert not caught.value.retryable
+    assert f"cannot be encoded as UTF-8: {where} holds" in str(caught.value)
+    assert server.requests == []

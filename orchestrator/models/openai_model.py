@@ -76,6 +76,15 @@ class OpenAIModel:
             result: object = await self._client.chat.completions.create(**body)
         except openai.APIError as exc:
             raise self._error(exc) from exc
+        except UnicodeEncodeError as exc:
+            # Text that is not valid Unicode (a lone surrogate, e.g. from a file name that
+            # is not UTF-8) cannot be sent; resending it never helps.
+            where = _unencodable(body) or "the request"
+            raise ModelRequestError(
+                f"{self._where}: the request cannot be encoded as UTF-8: {where} holds "
+                f"{exc.object[exc.start : exc.end]!r} ({exc.reason}); whatever put it there "
+                "must escape such characters"
+            ) from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             # The SDK lets a 200 whose JSON body is malformed or truncated escape as-is.
             raise self._malformed(f"the body is not valid JSON ({exc})") from exc
@@ -125,6 +134,24 @@ class OpenAIModel:
 
     def _malformed(self, what: str) -> ProviderError:
         return ProviderError(f"{self._where}: HTTP 200 but {what}", status=200)
+
+
+def _unencodable(value: object, where: str = "body") -> str | None:
+    """The path (`body.messages[3].content`) of the first string in `value` that UTF-8
+    cannot encode, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where
+        return None
+    if isinstance(value, Mapping):
+        items: Sequence[tuple[str, object]] = [(f"{where}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    return next((found for path, v in items if (found := _unencodable(v, path))), None)
 
 
 def _make_client(

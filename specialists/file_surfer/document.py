@@ -80,10 +80,10 @@ def paginate(text: str, page_chars: int) -> tuple[str, ...]:
 
 def _pieces(lines: Iterable[str], limit: int) -> Iterable[str]:
     for line in lines:
-        while len(line) > limit:
-            yield line[:limit]
-            line = line[limit:]
-        yield line
+        # Sliced by offset: cutting the rest off again and again is quadratic on one
+        # line of 50 MB.
+        for start in range(0, max(len(line), 1), limit):
+            yield line[start : start + limit]
 
 
 # --- tables (spreadsheets, CSV) ---------------------------------------------------------
@@ -96,6 +96,8 @@ class Table:
     title: str
     rows: tuple[tuple[int, tuple[str, ...]], ...]
     note: str = ""  # e.g. "only the first 50000 rows are shown"
+    hidden_rows: frozenset[int] = frozenset()  # row numbers
+    hidden_columns: frozenset[int] = frozenset()  # 0-based column indexes
 
 
 def column_letters(index: int) -> str:
@@ -115,9 +117,14 @@ def table_pages(tables: Sequence[Table], page_chars: int) -> tuple[str, ...]:
     current = ""
     for table in tables:
         width = max((len(cells) for _, cells in table.rows), default=0)
-        header = _row("row", [column_letters(i) for i in range(width)])
-        header += _row("---", ["---"] * width)
+        letters = [
+            column_letters(i) + (" (hidden)" if i in table.hidden_columns else "")
+            for i in range(width)
+        ]
+        header = _row("row", letters) + _row("---", ["---"] * width)
         title = f"## {table.title}\n\n" + (f"({table.note})\n\n" if table.note else "")
+        if table.hidden_rows or table.hidden_columns or "(hidden sheet)" in table.title:
+            title += HIDDEN_NOTE
         if not table.rows:
             current += f"{title}(empty)\n\n"
             continue
@@ -127,7 +134,8 @@ def table_pages(tables: Sequence[Table], page_chars: int) -> tuple[str, ...]:
         current += title + header
         rows_here = 0
         for number, cells in table.rows:
-            line = _row(str(number), [*cells, *[""] * (width - len(cells))])
+            label = f"{number} (hidden)" if number in table.hidden_rows else str(number)
+            line = _row(label, [*cells, *[""] * (width - len(cells))])
             if rows_here and len(current) + len(line) > page_chars:
                 pages.append(current)
                 current = f"## {table.title} (continued)\n\n" + header
@@ -141,6 +149,10 @@ def table_pages(tables: Sequence[Table], page_chars: int) -> tuple[str, ...]:
 
 
 MAX_CELL_CHARS = 500
+HIDDEN_NOTE = (
+    "(this sheet has content hidden in the spreadsheet: it is shown here, marked hidden; "
+    "a reader of the file would not see it)\n\n"
+)
 
 
 def _row(first: str, cells: Sequence[str]) -> str:

@@ -13,7 +13,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from specialists.file_surfer.confine import read_regular
 from specialists.file_surfer.document import FileProblem
+from specialists.file_surfer.hidden import (
+    HIDDEN_CLOSE,
+    HIDDEN_OPEN,
+    mark_hidden_docx,
+    mark_hidden_html,
+)
 
 MARKITDOWN_KINDS = {
     ".docx": "Word document",
@@ -36,18 +43,45 @@ def markitdown_text(source: Path | bytes, suffix: str, name: str) -> str:
         ".epub": EpubConverter,
     }
     converter = converters.get(suffix, HtmlConverter)()
-    data = source if isinstance(source, bytes) else source.read_bytes()
+    data = read_regular(source)
     info = StreamInfo(extension=suffix, filename=name)
+    hidden = 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. bs4's XMLParsedAsHTMLWarning on XHTML
+            if suffix == ".docx":
+                data, hidden = mark_hidden_docx(data)
+            elif suffix == ".epub":
+                converter._html_converter = _marked_html_converter()
+            elif suffix != ".pptx":
+                data, hidden = mark_hidden_html(data)
             result = converter.convert(io.BytesIO(data), info)
     except MissingDependencyException as exc:
         raise FileProblem(f"{name}: a converter library is missing ({exc})") from None
     except Exception as exc:  # a broken file can fail anywhere inside the converter
         raise FileProblem(_failure(name, suffix, data, exc)) from None
     text: str = result.markdown
+    if hidden or HIDDEN_OPEN in text:
+        text = HIDDEN_NOTE + text
     return text
+
+
+HIDDEN_NOTE = (
+    f"(This document has content a reader would not see; it is shown between "
+    f"'{HIDDEN_OPEN.strip()}' and '{HIDDEN_CLOSE.strip()}'.)\n\n"
+)
+
+
+def _marked_html_converter() -> Any:
+    """markitdown's HTML converter, marking hidden elements first (EPUB chapters)."""
+    from markitdown.converters import HtmlConverter
+
+    class MarkedHtmlConverter(HtmlConverter):
+        def convert(self, file_stream: Any, stream_info: Any, **kwargs: Any) -> Any:
+            data, _ = mark_hidden_html(file_stream.read())
+            return super().convert(io.BytesIO(data), stream_info, **kwargs)
+
+    return MarkedHtmlConverter()
 
 
 def _failure(name: str, suffix: str, data: bytes, exc: Exception) -> str:
@@ -55,10 +89,10 @@ def _failure(name: str, suffix: str, data: bytes, exc: Exception) -> str:
     message = f"{name} could not be read ({kind}, malformed?): {type(exc).__name__}: {exc}"
     if suffix == ".epub" and zipfile.is_zipfile(io.BytesIO(data)):
         members = zipfile.ZipFile(io.BytesIO(data)).namelist()
-        shown = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
+        listed = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
         message += (
             f". It is a ZIP archive of {len(members)} members; open one with "
-            f"open_file(path, member=...). Members: {shown}"
+            f"open_file(path, member=...). Members: {listed}"
         )
     return message
 

@@ -45,6 +45,24 @@ class FileSurferSettings(BaseModel):
     max_listing: int = Field(
         default=200, ge=10, le=10_000, description="Entries shown by list_folder and find_files."
     )
+    max_result_chars: int = Field(
+        default=40_000,
+        ge=2_000,
+        le=1_000_000,
+        description="Every tool result is cut here, with a note (a page is ~page_chars).",
+    )
+    convert_seconds: float = Field(
+        default=8,
+        gt=0,
+        le=3600,
+        description="CPU-time cap on converting one Office/HTML/JSON file (raise it for huge ones).",
+    )
+    convert_memory_mb: int = Field(
+        default=1536, ge=256, le=65_536, description="Memory cap of the converter process."
+    )
+    max_unpacked_mb: float = Field(
+        default=512, gt=0, le=100_000, description="Cap on what an Office/ZIP file unpacks to."
+    )
 
     @field_validator("roots", mode="before")
     @classmethod
@@ -65,6 +83,10 @@ class FileSurferSettings(BaseModel):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
 
 
 def load_settings(raw: Mapping[str, Any]) -> FileSurferSettings:

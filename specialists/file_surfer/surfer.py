@@ -16,6 +16,7 @@ from typing import Any
 from specialists.base import Reply, StepContext, TeamEnv
 from specialists.file_surfer import tools
 from specialists.file_surfer.confine import Roots
+from specialists.file_surfer.names import shown
 from specialists.file_surfer.settings import FileSurferSettings
 from specialists.file_surfer.viewer import TAG, Viewer
 from specialists.models import structured
@@ -40,7 +41,8 @@ DESCRIPTION = (
     "numbered pages of text. "
     "It finds words or numbers in a file, goes to a page, lists folders, finds files by name "
     "or pattern, and describes images by their metadata (size, camera, date, GPS). It cannot "
-    "see pictures, run code, browse the web, change files, or open password-protected files."
+    "see pictures, run code, browse the web or change files; it opens a password-protected "
+    "PDF only when given its password."
 )
 
 SYSTEM = """You are the file surfer, one member of a team led by an orchestrator. You read \
@@ -180,7 +182,7 @@ class FileSurfer:
     def _opening(self, instruction: str, system: str, notes: str) -> list[Message]:
         prompt = system.format(
             roots=self._roots.describe(),
-            home=self._roots.home,
+            home=shown(str(self._roots.home)),
             tag=TAG,
             actions=self._settings.max_actions,
         )
@@ -200,7 +202,11 @@ class FileSurfer:
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
         context.notify(
             "action",
-            {"name": name, "arguments": args.model_dump(), "location": self.viewer.location()},
+            {
+                "name": name,
+                "arguments": args.model_dump(exclude={"password"}),  # never recorded
+                "location": self.viewer.location(),
+            },
         )
         return result
 

@@ -31,6 +31,10 @@ class OpenArgs(Args):
     member: str | None = Field(
         default=None, description="For a ZIP archive: the member to open, as listed."
     )
+    password: str | None = Field(
+        default=None,
+        description="For a password-protected PDF: the password, only if the person gave it.",
+    )
 
 
 class PageArgs(Args):
@@ -132,7 +136,7 @@ def run(viewer: Viewer, name: str, args: Args) -> str:
     if name in actions:
         return actions[name]()
     if isinstance(args, OpenArgs):
-        return viewer.open(args.path, args.member)
+        return viewer.open(args.path, args.member, args.password)
     if isinstance(args, PageArgs):
         return viewer.go_to_page(args.page)
     if isinstance(args, FindArgs):
@@ -155,6 +159,7 @@ class OneAction(BaseModel):
     tool: ToolName
     path: str | None = None
     member: str | None = None
+    password: str | None = None
     page: int | None = None
     text: str | None = None
     pattern: str | None = None

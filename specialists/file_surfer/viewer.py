@@ -4,6 +4,8 @@ One Viewer per file surfer: the open document, the current page and the last sea
 Every result begins with where the reader is (`report.pdf — page 3 of 40`); a refused
 or failed action leaves the state as it was and says so. File content is wrapped in
 <untrusted_file_content> tags so the model treats it as data, not instructions.
+Every result is cut at `max_result_chars` with a note saying so, and any lone surrogate
+left in it is escaped, so no file can make a model request unsendable.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from specialists.file_surfer import archive, folders
-from specialists.file_surfer.confine import PathRefused, Roots
-from specialists.file_surfer.convert import open_document
+from specialists.file_surfer.bounded import WORKER
+from specialists.file_surfer.confine import PathRefused, Roots, regular_file
+from specialists.file_surfer.convert import Limits, open_document
 from specialists.file_surfer.document import MEMBER_SEP, Document, FileProblem
+from specialists.file_surfer.names import encodable, shown
 from specialists.file_surfer.settings import FileSurferSettings
 
 MAX_HITS = 1000
@@ -34,7 +38,23 @@ def untrusted(source: str, body: str, page: int | None = None) -> str:
     """File content fenced off for the model; a closing tag inside it is defused."""
     body = body.replace(f"</{TAG}", f"<\\/{TAG}")
     where = f' page="{page}"' if page is not None else ""
+    source = source.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     return f'<{TAG} source="{source}"{where}>\n{body}\n</{TAG}>'
+
+
+def capped(result: str, limit: int) -> str:
+    """`result` cut at `limit` characters with a note saying how much was cut; a fence the
+    cut leaves open is closed first, so the note is not taken for file content."""
+    result = encodable(result)
+    if len(result) <= limit:
+        return result
+    kept = result[:limit]
+    if kept.rfind(f"<{TAG}") > kept.rfind(f"</{TAG}>"):
+        kept += f"\n</{TAG}>"
+    return (
+        f"{kept}\n[… {len(result) - limit} more characters of this result are not shown: "
+        f"it was cut at {limit} characters; narrow the request]"
+    )
 
 
 def _collapse(text: str) -> str:
@@ -48,6 +68,7 @@ class Viewer:
         self.document: Document | None = None
         self.page = 0
         self.search: Search | None = None
+        WORKER.warm_up()
 
     # --- where the reader is ---------------------------------------------------------
 
@@ -57,43 +78,62 @@ class Viewer:
         return f"{self.document.name} — page {self.page} of {self.document.page_count}"
 
     def _result(self, body: str) -> str:
-        return f"{self.location()}\n{body}"
+        return capped(f"{self.location()}\n{body}", self.settings.max_result_chars)
 
     def _show(self, note: str = "") -> str:
         assert self.document is not None
         text = self.document.page(self.page)
-        shown = untrusted(self.document.name, text, self.page)
-        return self._result((note + "\n" if note else "") + shown)
+        fenced = untrusted(self.document.name, text, self.page)
+        return self._result((note + "\n" if note else "") + fenced)
 
     # --- opening -----------------------------------------------------------------------
 
-    def open(self, path: str, member: str | None = None) -> str:
+    def open(self, path: str, member: str | None = None, password: str | None = None) -> str:
         try:
-            document = self._load(path, member)
+            document = self._load(path, member, password)
         except (PathRefused, FileProblem) as exc:
             return self._result(f"Not opened: {exc}")
         except OSError as exc:
-            return self._result(f"Not opened: '{path}' could not be read ({exc.strerror or exc})")
+            why = exc.strerror or exc
+            return self._result(f"Not opened: '{shown(path)}' could not be read ({why})")
         self.close()
         self.document, self.page = document, 1
         pages = document.page_count
         note = f"Opened {document.name} ({document.kind}, {pages} page{'s' if pages > 1 else ''})."
         return self._show(note)
 
-    def _load(self, path: str, member: str | None) -> Document:
+    def _load(self, path: str, member: str | None, password: str | None) -> Document:
         real = self.roots.resolve(path)
-        shown = self.roots.display(real)
-        if real.is_dir():
-            raise FileProblem(f"'{shown}' is a folder: use list_folder")
-        if not real.exists():
-            raise FileProblem(f"no such file '{shown}'; list_folder or find_files can find it")
-        limit, page_chars = self.settings.max_file_bytes, self.settings.page_chars
+        name = self.roots.display(real)
+        if not real.exists() and self._exists_stripped(path):
+            raise FileProblem(
+                f"no such file '{name}' (the name given has spaces at an end; "
+                f"'{shown(path.strip())}' exists)"
+            )
+        regular_file(real, name)  # by stat, before anything opens it
+        settings = self.settings
+        limits = Limits(
+            settings.convert_seconds, settings.convert_memory_mb, settings.max_unpacked_bytes
+        )
+        limit, page_chars = settings.max_file_bytes, settings.page_chars
         if not member:
-            return open_document(real, shown, page_chars, limit)
+            return open_document(real, name, page_chars, limit, password=password, limits=limits)
         if not zipfile.is_zipfile(real):
-            raise FileProblem(f"'{shown}' is not a ZIP archive, so it has no member '{member}'")
-        data = archive.read_member(real, shown, member, limit)
-        return open_document(data, f"{shown}{MEMBER_SEP}{member}", page_chars, limit)
+            raise FileProblem(
+                f"'{name}' is not a ZIP archive, so it has no member '{shown(member)}'"
+            )
+        data = archive.read_member(real, name, member, limit)
+        where = f"{name}{MEMBER_SEP}{shown(member)}"
+        return open_document(data, where, page_chars, limit, password=password, limits=limits)
+
+    def _exists_stripped(self, path: str) -> bool:
+        """Whether `path` names nothing but would without the spaces at its ends."""
+        if path == path.strip() or not path.strip():
+            return False
+        try:
+            return self.roots.resolve(path.strip()).exists()
+        except PathRefused:
+            return False
 
     def close(self) -> None:
         if self.document is not None:
@@ -132,7 +172,9 @@ class Viewer:
         hits = self._hits(self.document, query)
         if not hits:
             pages = self.document.page_count
-            return self._result(f"'{text}' was not found in {self.document.name} ({pages} pages).")
+            return self._result(
+                f"'{shown(text)}' was not found in {self.document.name} ({pages} pages)."
+            )
         first = next((i for i, (page, _) in enumerate(hits) if page >= self.page), 0)
         self.search = Search(query, hits, first)
         return self._show_hit()
@@ -200,10 +242,12 @@ class Viewer:
     def workspace_summary(self, limit: int = 30) -> str:
         """The workspace's top-level names, for the first prompt of a step."""
         try:
-            names = sorted(p.name + ("/" if p.is_dir() else "") for p in self.roots.home.iterdir())
+            names = sorted(
+                shown(p.name) + ("/" if p.is_dir() else "") for p in self.roots.home.iterdir()
+            )
         except OSError:
             return "(the workspace cannot be listed)"
-        shown = ", ".join(names[:limit]) + (
+        listed = ", ".join(names[:limit]) + (
             f", … ({len(names)} in all)" if len(names) > limit else ""
         )
-        return shown or "(empty)"
+        return listed or "(empty)"
