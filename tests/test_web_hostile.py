@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from support.hostile_web import FORGED, MB, NEEDLE, HostileSite
 from test_web_fixture_site import Harness, element_id, surfer_settings
 
 from specialists.web_surfer.actions import Outcome
 from specialists.web_surfer.driver import Driver
 from specialists.web_surfer.limits import OBSERVATION_MAX_CHARS, RESULT_MAX_CHARS
 from specialists.web_surfer.prompts import result_text
-from tests.support.hostile_web import FORGED, MB, NEEDLE, HostileSite
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
