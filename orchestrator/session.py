@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestrator import sites
 from orchestrator import team as team_registry
+from orchestrator import tracing
 from orchestrator.approvals import Approvals
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder, Reader
@@ -188,6 +189,10 @@ async def _execute(
     bus.subscribe(store.append_event)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
+    # OpenTelemetry traces, only with the `otel` extra installed and OTEL_* asking for them.
+    traces = tracing.subscriber_for(store.root, config, env)
+    if traces is not None:
+        bus.subscribe(traces)
     names = config.settings.team
     models = build_models(
         config, [ORCHESTRATOR_ROLE, *names], bus, state.meter, state.model_cursors, env
@@ -266,6 +271,8 @@ async def _execute(
         await _close_all(team.values())
         await models.close()
         store.close()
+        if traces is not None:
+            traces.close()
 
 
 def _fresh_state(config: RunConfig) -> RunState:
