@@ -125,7 +125,7 @@ def preflight(config: RunConfig, environ: Mapping[str, str]) -> None:
     from orchestrator.models.providers import resolve_provider
 
     known = team_registry.available()
-    unknown = [n for n in config.settings.team if n not in known]
+    unknown = [n for n in config.settings.team if team_registry.family(n) not in known]
     if unknown:
         raise OrchestratorError(
             f"unknown specialist(s): {', '.join(unknown)}; available: {', '.join(sorted(known))}"
