@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from specialists.mcp_tools.settings import ServerSettings
 
+REQUEST_ERRORS = {-32602, -32601, -32603}  # JSON-RPC: invalid params, no such method, internal
 STOP_SECONDS = 5.0  # to shut a server down before the worker is cancelled
 
 
@@ -138,7 +142,7 @@ class Connection:
             return self.settings.url
         assert self.settings.command is not None
         return StdioServerParameters(
-            command=os.path.expanduser(self.settings.command),
+            command=_program(self.settings.command),
             args=[os.path.expanduser(a) for a in self.settings.args],
             env=dict(self.settings.env) or None,
             cwd=self.settings.cwd.expanduser() if self.settings.cwd else None,
@@ -171,6 +175,16 @@ class Connection:
             raise ServerFailed(
                 f"MCP server {self.name!r} failed while {doing}: {_cause(exc)}"
             ) from None
+
+
+def _program(command: str) -> str:
+    """The command as given, found on PATH, or else next to this Python: a server installed
+    in orchestrator's own environment is found even when that environment is not active."""
+    command = os.path.expanduser(command)
+    if os.sep in command or shutil.which(command):
+        return command
+    beside = Path(sys.executable).parent / command
+    return str(beside) if beside.is_file() else command
 
 
 def _text_of(result: Any) -> str:
@@ -207,6 +221,8 @@ def _cause(exc: BaseException) -> str:
 
 
 def _is_transport_failure(exc: BaseException) -> bool:
+    """Anything but the server refusing one request (bad arguments, unknown tool) means
+    the connection is unusable: drop it, so the next call starts the server again."""
     from mcp import MCPError
 
-    return not isinstance(exc, MCPError)
+    return not isinstance(exc, MCPError) or exc.code not in REQUEST_ERRORS

@@ -163,7 +163,6 @@ class McpSpecialist:
             result = await self._connections[tool.server].call(tool.name, args)
         except ServerFailed as exc:
             self._notify(context, tool, args, time.monotonic() - started, error=str(exc))
-            self._offered = None  # list again once the server is back
             return f"Error: {exc}"
         seconds = time.monotonic() - started
         self._notify(context, tool, args, seconds, error="tool error" if result.is_error else None)
