@@ -317,3 +317,19 @@ async def test_a_missing_program_fails_to_start_clearly() -> None:
     with pytest.raises(ServerFailed, match="failed to start"):
         await connection.tools()
     await connection.close()
+
+
+async def test_doctor_lists_each_servers_tools(tmp_path: Path) -> None:
+    from orchestrator.config import Settings
+    from orchestrator.doctor import FAIL, OK, check_mcp_servers
+
+    settings = Settings(
+        specialists={"mcp": {"servers": {"time": TIME, "gone": {"command": "/nonexistent/x"}}}}
+    )
+    time_check, gone = await check_mcp_servers(settings)
+    assert time_check.name == "mcp server time"
+    assert time_check.outcome == OK
+    assert "convert_time" in time_check.detail
+    assert "get_current_time" in time_check.detail
+    assert gone.outcome == FAIL
+    assert "failed to start" in gone.detail
