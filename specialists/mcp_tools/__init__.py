@@ -22,6 +22,7 @@ __all__ = [
     "ToolInfo",
     "connections_for",
     "create",
+    "load_settings",
 ]
 
 
