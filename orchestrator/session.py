@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from orchestrator import sites
+from orchestrator import sites, tracing
 from orchestrator import team as team_registry
-from orchestrator import tracing
 from orchestrator.approvals import Approvals
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder, Reader

@@ -9,9 +9,9 @@ A third-party package adds a specialist by declaring, in its pyproject.toml:
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import importlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 
 from orchestrator.errors import OrchestratorError
