@@ -222,6 +222,7 @@ async def test_a_crashing_server_is_an_error_result_and_restarts(tmp_path: Path)
     crashed = model.requests[1].messages[-1].content
     assert crashed.startswith("Error: MCP server 'bad'")
     assert "running crash" in crashed
+    assert "its stderr ends: faulty server: crashing on purpose" in crashed
     assert "echo: again" in model.requests[2].messages[-1].content  # started again
 
 

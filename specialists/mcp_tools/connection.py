@@ -14,14 +14,16 @@ import contextlib
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from specialists.mcp_tools.settings import ServerSettings
 
 REQUEST_ERRORS = {-32602, -32601, -32603}  # JSON-RPC: invalid params, no such method, internal
-STOP_SECONDS = 5.0  # to shut a server down before the worker is cancelled
+STOP_SECONDS = 5.0
+STDERR_TAIL = 400  # characters of a failed server's stderr quoted in the error  # to shut a server down before the worker is cancelled
 
 
 class ServerFailed(Exception):
@@ -50,6 +52,7 @@ class Connection:
         self._client: Any = None
         self._worker: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._errlog: IO[str] | None = None  # a stdio server's stderr, for error messages
 
     async def tools(self) -> list[ToolInfo]:
         client = await self._connected()
@@ -88,6 +91,9 @@ class Connection:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(worker, STOP_SECONDS)
+        if self._errlog is not None:
+            self._errlog.close()
+            self._errlog = None
 
     # --- the worker -------------------------------------------------------------------
 
@@ -129,24 +135,43 @@ class Connection:
                 ready.set_exception(
                     ServerFailed(
                         f"MCP server {self.name!r} ({self.settings.where()}) failed to start: "
-                        f"{_cause(exc)}"
+                        f"{_cause(exc)}{self._stderr_tail()}"
                     )
                 )
-            if isinstance(exc, asyncio.CancelledError):
+            if not isinstance(exc, Exception):  # cancellation, Ctrl-C: not ours to swallow
                 raise
 
     def _target(self) -> Any:
-        from mcp import StdioServerParameters
+        from mcp import StdioServerParameters, stdio_client
 
         if self.settings.url is not None:
             return self.settings.url
         assert self.settings.command is not None
-        return StdioServerParameters(
+        if self._errlog is not None:
+            self._errlog.close()
+        # Not our terminal: a server's log lines would garble the live view.
+        self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        params = StdioServerParameters(
             command=_program(self.settings.command),
             args=[os.path.expanduser(a) for a in self.settings.args],
             env=dict(self.settings.env) or None,
             cwd=self.settings.cwd.expanduser() if self.settings.cwd else None,
         )
+        return stdio_client(params, errlog=self._errlog)
+
+    def _stderr_tail(self) -> str:
+        """The end of what a stdio server wrote to stderr, on one line, for an error message."""
+        if self._errlog is None or self._errlog.closed:
+            return ""
+        try:  # pread: the server shares this file's offset and may still be writing
+            fd = self._errlog.fileno()
+            end = os.fstat(fd).st_size
+            raw = os.pread(fd, STDERR_TAIL * 4, max(0, end - STDERR_TAIL * 4))
+        except (OSError, ValueError):
+            return ""
+        text = raw.decode("utf-8", errors="replace")[-STDERR_TAIL:]
+        text = " ".join(text.split())
+        return f" (its stderr ends: {text})" if text else ""
 
     async def _bounded(self, call: Any, doing: str) -> Any:
         worker = self._worker
@@ -160,21 +185,19 @@ class Connection:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, STOP_SECONDS)
+            crashed = worker in done
+            why = "exited" if crashed else f"did not answer within {self.settings.call_seconds:g}s"
+            tail = self._stderr_tail() if crashed else ""
             await self.close()
-            why = (
-                "exited"
-                if worker in done
-                else f"did not answer within {self.settings.call_seconds:g}s"
-            )
-            raise ServerFailed(f"MCP server {self.name!r} {why} while {doing}")
+            raise ServerFailed(f"MCP server {self.name!r} {why} while {doing}{tail}")
         try:
             return task.result()
         except Exception as exc:
+            message = f"MCP server {self.name!r} failed while {doing}: {_cause(exc)}"
             if worker.done() or _is_transport_failure(exc):
+                message += self._stderr_tail()
                 await self.close()
-            raise ServerFailed(
-                f"MCP server {self.name!r} failed while {doing}: {_cause(exc)}"
-            ) from None
+            raise ServerFailed(message) from None
 
 
 def _program(command: str) -> str:

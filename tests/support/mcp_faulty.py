@@ -26,6 +26,7 @@ def serve() -> None:
 
     @server.tool(description="Exit the server process mid-call.")
     def crash() -> str:
+        os.write(2, b"faulty server: crashing on purpose\n")
         os._exit(3)
 
     @server.tool(description="Never answer.")
