@@ -5,10 +5,12 @@ crashes, hangs, garbage and huge output end as errors in a reply, within bounded
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from specialists.mcp_tools import (
 )
 from specialists.mcp_tools.settings import ServerSettings
 from specialists.mcp_tools.specialist import TAG
+from specialists.models.protocol import Capabilities
 from specialists.user import UserProxy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,6 +271,64 @@ async def test_unknown_tools_go_back_to_the_model(tmp_path: Path) -> None:
     agent, model = specialist("mcp", {"bad": faulty()}, calls([("nope", {})], "ok"))
     await step(agent, Recorder(), tmp_path)
     assert model.requests[1].messages[-1].content.startswith("Error: there is no tool 'nope'")
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(FAULTY), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as s, contextlib.suppress(OSError):
+                s.connect(("127.0.0.1", port))
+                break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+async def test_a_streamable_http_server_is_called_and_bounded(
+    http_server: str, tmp_path: Path
+) -> None:
+    agent, model = specialist(
+        "mcp",
+        {"web": {"url": http_server, "call_seconds": 2}},
+        calls([("echo", {"text": "over http"})], [("hang", {})], "fine"),
+    )
+    reply = await step(agent, Recorder(), tmp_path)
+    assert reply.text == "fine"
+    assert "echo: over http" in model.requests[1].messages[-1].content
+    assert "did not answer within 2s while running hang" in model.requests[2].messages[-1].content
+
+
+async def test_a_model_without_tool_calls_chooses_by_structured_output(tmp_path: Path) -> None:
+    settings = load_settings({"servers": {"time": TIME}})
+    script = {
+        "mcp": [
+            ScriptedReply.model_validate({"json": {"tool": "nope", "arguments": {}}}),
+            ScriptedReply.model_validate(
+                {"json": {"tool": "get_current_time", "arguments": {"timezone": "Asia/Tokyo"}}}
+            ),
+            ScriptedReply.model_validate({"json": {"tool": "done", "answer": "It is morning."}}),
+        ]
+    }
+    model = ScriptedModel(script, capabilities=Capabilities(structured_output=True, tools=False))
+    agent = McpSpecialist("mcp", model, settings, connections_for("mcp", settings))
+    recorder = Recorder()
+    reply = await step(agent, recorder, tmp_path)
+    assert reply.text == "It is morning."
+    assert "unknown tool 'nope'" in model.requests[1].messages[-1].content  # fed back
+    assert [d["name"] for _, d in recorder.activity] == ["get_current_time"]
+    assert '"timezone": "Asia/Tokyo"' in model.requests[2].messages[-1].content
 
 
 # --- settings and the team -----------------------------------------------------------

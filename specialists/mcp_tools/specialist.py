@@ -50,7 +50,7 @@ self-contained answer that quotes the exact values the tools returned. You have 
 NO_TOOLS = """
 Reply with one action at a time as a JSON object: "tool" is the tool's name, "arguments" \
 its arguments as a JSON object, and "answer" your answer when the tool is done. The tools:
-{tools}"""
+"""
 
 
 class OneCall(BaseModel):
@@ -251,9 +251,8 @@ class McpSpecialist:
             for o in offered.values()
         )
         listing += f"\n- {DONE}: finish with your answer (in answer)."
-        messages = self._opening(
-            instruction, SYSTEM + NO_TOOLS.format(tools=listing), context.notes
-        )
+        # Appended after formatting: tool descriptions and schemas are the server's text.
+        messages = self._opening(instruction, SYSTEM, context.notes, extra=NO_TOOLS + listing)
         last = ""
         for calls in range(self._settings.max_calls + 1):
             final = calls == self._settings.max_calls
@@ -282,7 +281,7 @@ class McpSpecialist:
             ]
         return None, last
 
-    def _opening(self, instruction: str, system: str, notes: str) -> list[Message]:
+    def _opening(self, instruction: str, system: str, notes: str, extra: str = "") -> list[Message]:
         servers = "\n".join(
             f"- {c.name}: {c.settings.description or c.settings.where()}"
             for c in self._connections.values()
@@ -292,7 +291,7 @@ class McpSpecialist:
         )
         background = f"{notes}\n\n" if notes else ""
         return [
-            Message.system(prompt),
+            Message.system(prompt + extra),
             Message.user(f"{background}Instruction from the orchestrator:\n{instruction}"),
         ]
 

@@ -3,7 +3,7 @@
 Modes: `serve` (default) offers tools that misbehave when called — `crash` exits the
 process, `hang` never answers, `huge` returns a megabyte, `echo` answers properly;
 `garbage` answers every request with lines that are not JSON-RPC; `silent` never answers
-the handshake.
+the handshake; `http PORT` serves the tools over streamable HTTP on 127.0.0.1:PORT.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from mcp.server.mcpserver import MCPServer
 HUGE_CHARS = 1_000_000
 
 
-def serve() -> None:
+def serve(http_port: int | None = None) -> None:
     server = MCPServer("faulty")
 
     @server.tool(description="Echo the text back.")
@@ -38,7 +38,10 @@ def serve() -> None:
     def huge() -> str:
         return "x" * HUGE_CHARS + " END-OF-HUGE"
 
-    server.run("stdio")
+    if http_port is None:
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=http_port)
 
 
 def garbage() -> None:
@@ -52,6 +55,8 @@ def silent() -> None:
 
 
 if __name__ == "__main__":
-    {"serve": serve, "garbage": garbage, "silent": silent}[
-        sys.argv[1] if len(sys.argv) > 1 else "serve"
-    ]()
+    mode = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if mode == "http":
+        serve(int(sys.argv[2]))
+    else:
+        {"serve": serve, "garbage": garbage, "silent": silent}[mode]()
