@@ -239,6 +239,79 @@ async def test_spans_reach_an_otlp_http_receiver(tmp_path: Path, receiver: Recei
     assert attrs["gen_ai.usage.input_tokens"].int_value > 0
 
 
+async def test_spans_reach_an_otlp_grpc_receiver(tmp_path: Path) -> None:
+    grpc = pytest.importorskip("grpc")
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
+
+    received: list[ExportTraceServiceRequest] = []
+
+    class Collector(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+        def Export(self, request: ExportTraceServiceRequest, context: object) -> object:
+            received.append(request)
+            return ExportTraceServiceResponse()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        environ = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "OTEL_SERVICE_NAME": "orchestrator-test",
+        }
+        outcome = await run_one(DEMO, tmp_path, environ=environ)
+    finally:
+        server.stop(grace=None)
+    assert outcome.passed, outcome.failures
+    names = [
+        span.name
+        for request in received
+        for resource_spans in request.resource_spans
+        for scope in resource_spans.scope_spans
+        for span in scope.spans
+    ]
+    assert names.count("invoke_agent orchestrator") == 1
+    assert names.count("invoke_agent user") == 3
+    service = {
+        a.key: a.value.string_value for a in received[0].resource_spans[0].resource.attributes
+    }
+    assert service["service.name"] == "orchestrator-test"
+
+
+async def test_mcp_tool_calls_are_execute_tool_spans(tmp_path: Path) -> None:
+    pytest.importorskip("mcp")
+    spans, _ = await traced_run(ROOT / "scenarios" / "mcp" / "convert_time.yaml", tmp_path)
+    (tool,) = by_name(spans, "execute_tool ")
+    attrs = tool.attributes or {}
+    assert tool.name == "execute_tool convert_time"
+    assert attrs["gen_ai.tool.name"] == "convert_time"
+    assert attrs["orchestrator.tool.server"] == "time"
+    assert "gen_ai.tool.call.arguments" not in attrs  # content is opt-in
+    assert parent_of(tool, spans).name == "invoke_agent mcp"
+    assert tool.status.status_code is StatusCode.UNSET
+    assert tool.start_time is not None
+    assert tool.end_time is not None
+    assert tool.end_time > tool.start_time  # from the call's own duration
+
+
+def test_an_unknown_exporter_is_a_one_line_error() -> None:
+    from orchestrator.errors import OrchestratorError
+    from orchestrator.tracing.setup import provider_from_env
+
+    with pytest.raises(OrchestratorError, match="unknown exporter 'jaeger'; use otlp or console"):
+        provider_from_env({"OTEL_TRACES_EXPORTER": "jaeger"})
+    with pytest.raises(OrchestratorError, match="use http/protobuf or grpc"):
+        provider_from_env(
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}
+        )
+
+
 def test_traces_are_off_unless_otel_variables_ask(tmp_path: Path) -> None:
     assert not tracing.wanted({})
     assert not tracing.wanted({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "x"})
