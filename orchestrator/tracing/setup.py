@@ -26,7 +26,11 @@ DEFAULT_SERVICE = "orchestrator"
 
 def provider_from_env(environ: Mapping[str, str]) -> TracerProvider:
     service = environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    # No exit hook: the run's subscriber flushes it, bounded (an exit hook would wait on an
+    # unreachable collector for the exporter's whole timeout).
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service}), shutdown_on_exit=False
+    )
     names = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() or "otlp"
     for name in (n.strip() for n in names.split(",") if n.strip()):
         if name == "console":

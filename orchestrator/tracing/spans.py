@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,6 +63,7 @@ from orchestrator.state import RunConfig
 TRACE_FILE = "trace.json"
 ORCHESTRATOR = "orchestrator"
 SCOPE = "orchestrator.tracing"
+FLUSH_SECONDS = 3.0  # at most this long at the end of a run to hand spans to the exporter
 MAX_CONTENT = 8000  # characters of a message kept in a span when content is captured
 # Activities that are tool executions; any other kind becomes an event on the step's span.
 TOOL_KINDS = {"action", "code_run", "tool_call"}
@@ -151,9 +153,17 @@ class TraceSubscriber:
     def close(self) -> None:
         """End whatever is still open (a run that crashed) and flush the exporters."""
         self._end_all(time.time(), Status(StatusCode.ERROR, "the run ended without finishing"))
-        self._provider.force_flush(timeout_millis=5000)
-        if self._owns_provider:
-            self._provider.shutdown()
+
+        def flush() -> None:
+            self._provider.force_flush(timeout_millis=int(FLUSH_SECONDS * 1000))
+            if self._owns_provider:
+                self._provider.shutdown()
+
+        # An unreachable collector must not hold up the end of the run: the exporter
+        # retries for its own timeout, so the wait is bounded here and the rest dropped.
+        flusher = threading.Thread(target=flush, name="otel flush", daemon=True)
+        flusher.start()
+        flusher.join(FLUSH_SECONDS)
 
     @property
     def trace_id(self) -> int | None:
