@@ -191,6 +191,22 @@ async def test_git_server_reads_freely_and_writes_only_when_approved(
     assert "feature" not in branches.stdout
 
 
+async def test_several_servers_prefix_their_tool_names(tmp_path: Path) -> None:
+    agent, model = specialist(
+        "mcp",
+        {"time": TIME, "bad": faulty()},
+        calls([("bad__echo", {"text": "hi"})], "said hi"),
+    )
+    recorder = Recorder()
+    reply = await step(agent, recorder, tmp_path)
+    assert reply.text == "said hi"
+    names = {t.name for t in model.requests[0].tools}
+    assert {"time__convert_time", "time__get_current_time", "bad__echo", "done"} <= names
+    assert "echo: hi" in model.requests[1].messages[-1].content
+    assert recorder.approvals[0].action == "bad: echo"
+    assert recorder.approvals[0].risky  # not annotated read-only
+
+
 async def test_side_effects_setting_marks_read_only_tools_risky(tmp_path: Path) -> None:
     agent, _ = specialist(
         "mcp",

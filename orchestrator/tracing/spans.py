@@ -103,10 +103,13 @@ class TraceSubscriber:
         self._step: Span | None = None
         self._step_speaker = ""
         self._last_ts = 0.0  # when the latest event under the open step happened
+        self._done = False
 
     # --- the subscriber -----------------------------------------------------------------
 
     def __call__(self, event: Event) -> None:
+        if self._done:  # the run's trace is complete; later events belong to no span
+            return
         root = self._ensure_root(event)
         if isinstance(event, RoundStarted):
             self._end_round(event.ts)
@@ -275,7 +278,7 @@ class TraceSubscriber:
         if isinstance(data.get("seconds"), int | float):
             started = event.ts - float(data["seconds"])
         elif parent is self._step and self._last_ts:
-            started = max(self._last_ts, event.ts - 3600)  # the tool ran since the last event
+            started = self._last_ts  # the tool ran after the step's previous event
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": tool,
@@ -373,6 +376,7 @@ class TraceSubscriber:
 
     def _end_all(self, ts: float, status: Status | None) -> None:
         self._end_round(ts)
+        self._done = True
         if self._root is not None:
             if status is not None:
                 self._root.set_status(status)

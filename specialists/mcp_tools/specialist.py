@@ -130,7 +130,9 @@ class McpSpecialist:
             for tool in await connection.tools():
                 if wanted is not None and tool.name not in wanted:
                     continue
-                name = _tool_name(f"{server}__{tool.name}" if prefix else tool.name)
+                # With several servers, or a tool named like ours, the server's name goes first.
+                plain = not prefix and tool.name != DONE
+                name = _tool_name(tool.name if plain else f"{server}__{tool.name}")
                 risky = "*" in marked or tool.name in marked or not tool.read_only
                 offered[name] = Offered(name, tool, risky)
         self._offered = offered
