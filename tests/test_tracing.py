@@ -300,7 +300,9 @@ async def test_mcp_tool_calls_are_execute_tool_spans(tmp_path: Path) -> None:
     assert tool.end_time > tool.start_time  # from the call's own duration
 
 
-def test_an_unknown_exporter_is_a_one_line_error() -> None:
+def test_an_unknown_exporter_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from orchestrator.errors import OrchestratorError
     from orchestrator.tracing.setup import provider_from_env
 
@@ -310,6 +312,10 @@ def test_an_unknown_exporter_is_a_one_line_error() -> None:
         provider_from_env(
             {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}
         )
+    config = new_store(DEMO, tmp_path).load_config()
+    assert tracing.subscriber_for(tmp_path, config, {"OTEL_TRACES_EXPORTER": "jaeger"}) is None
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("orchestrator: traces are off: OTEL_TRACES_EXPORTER=jaeger")
 
 
 def test_traces_are_off_unless_otel_variables_ask(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ the extra is unchanged. The opentelemetry imports stay inside the submodules.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
@@ -36,11 +37,17 @@ def subscriber_for(
 ) -> TraceSubscriber | None:
     if not wanted(environ) or not installed():
         return None
+    from orchestrator.errors import OrchestratorError
     from orchestrator.tracing.setup import provider_from_env
     from orchestrator.tracing.spans import TraceSubscriber, providers_by_role
 
+    try:
+        provider = provider_from_env(environ)
+    except OrchestratorError as exc:  # telemetry misconfigured: say so, but do the work
+        print(f"orchestrator: traces are off: {exc}", file=sys.stderr)
+        return None
     return TraceSubscriber(
-        provider_from_env(environ),
+        provider,
         run_dir,
         providers=providers_by_role(config),
         capture_content=capture_content(environ),
