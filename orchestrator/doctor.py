@@ -105,6 +105,39 @@ async def check_sandbox() -> Check:
     return Check("sandbox", WARN, "; ".join(executor.warnings) or "bubblewrap unavailable")
 
 
+async def check_mcp_servers(settings: Settings) -> list[Check]:
+    """Each configured MCP server (`specialists.mcp.servers`): started, and its tools listed."""
+    raw = settings.specialists.get("mcp")
+    if not raw:
+        return []
+    try:
+        from specialists.mcp_tools import (
+            McpConfigError,
+            ServerFailed,
+            connections_for,
+            load_settings,
+        )
+    except ImportError:
+        return [Check("mcp", FAIL, "specialists.mcp is set: pip install 'orchestrator[mcp]'")]
+    try:
+        connections = connections_for("mcp", load_settings(raw))
+    except McpConfigError as exc:
+        return [Check("mcp", FAIL, str(exc))]
+    checks = []
+    for connection in connections:
+        name = f"mcp server {connection.name}"
+        try:
+            tools = await connection.tools()
+        except ServerFailed as exc:
+            checks.append(Check(name, FAIL, str(exc)))
+            continue
+        finally:
+            await connection.close()
+        listed = ", ".join(t.name + ("" if t.read_only else "*") for t in tools) or "no tools"
+        checks.append(Check(name, OK, f"{len(tools)} tools (* may change things): {listed}"))
+    return checks
+
+
 def check_docker(settings: Settings) -> Check:
     from specialists.coder.executors.base import ExecutorUnavailable
     from specialists.coder.executors.engine import connect
@@ -145,6 +178,7 @@ async def run_checks(config: Path | None, environ: Mapping[str, str], console: C
                     checks.append(await check_model(role, spec, environ))
         checks.append(await check_browser(settings))
         checks.append(await check_search(settings, environ))
+        checks += await check_mcp_servers(settings)
     checks.append(await check_sandbox())
     checks.append(await asyncio.to_thread(check_docker, settings or Settings()))
     table = Table("", "check", "result", title="orchestrator doctor", show_lines=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from orchestrator import sites
+from orchestrator import sites, tracing
 from orchestrator import team as team_registry
 from orchestrator.approvals import Approvals
 from orchestrator.config import Settings
@@ -124,7 +124,7 @@ def preflight(config: RunConfig, environ: Mapping[str, str]) -> None:
     from orchestrator.models.providers import resolve_provider
 
     known = team_registry.available()
-    unknown = [n for n in config.settings.team if n not in known]
+    unknown = [n for n in config.settings.team if team_registry.family(n) not in known]
     if unknown:
         raise OrchestratorError(
             f"unknown specialist(s): {', '.join(unknown)}; available: {', '.join(sorted(known))}"
@@ -188,6 +188,10 @@ async def _execute(
     bus.subscribe(store.append_event)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
+    # OpenTelemetry traces, only with the `otel` extra installed and OTEL_* asking for them.
+    traces = tracing.subscriber_for(store.root, config, env)
+    if traces is not None:
+        bus.subscribe(traces)
     names = config.settings.team
     models = build_models(
         config, [ORCHESTRATOR_ROLE, *names], bus, state.meter, state.model_cursors, env
@@ -266,6 +270,8 @@ async def _execute(
         await _close_all(team.values())
         await models.close()
         store.close()
+        if traces is not None:
+            traces.close()
 
 
 def _fresh_state(config: RunConfig) -> RunState:

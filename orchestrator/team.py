@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 
 from orchestrator.errors import OrchestratorError
@@ -26,6 +27,7 @@ BUILTIN = {
     "web_surfer": "specialists.web_surfer:create",
     "file_surfer": "specialists.file_surfer:create",
     "coder": "specialists.coder:create",
+    "mcp": "specialists.mcp_tools:create",
 }
 
 
@@ -45,9 +47,15 @@ def available() -> dict[str, Callable[[], SpecialistFactory]]:
     return found
 
 
+def family(name: str) -> str:
+    """`mcp:git` is an instance of the `mcp` specialist: built by its factory, and given the
+    family's settings (`specialists.mcp`) unless it has its own."""
+    return name.partition(":")[0]
+
+
 def build(names: Sequence[str], env_for: Callable[[str], TeamEnv]) -> dict[str, Specialist]:
     registry = available()
-    unknown = [n for n in names if n not in registry]
+    unknown = [n for n in names if family(n) not in registry]
     if unknown:
         raise OrchestratorError(
             f"unknown specialist(s): {', '.join(unknown)}; available: {', '.join(sorted(registry))}"
@@ -55,13 +63,16 @@ def build(names: Sequence[str], env_for: Callable[[str], TeamEnv]) -> dict[str, 
     team: dict[str, Specialist] = {}
     for name in names:
         try:
-            factory = registry[name]()
+            factory = registry[family(name)]()
         except (ImportError, AttributeError) as exc:
             raise OrchestratorError(
                 f"specialist {name!r} could not be loaded ({exc}); is its package installed?"
             ) from exc
+        env = env_for(name)
+        if family(name) != name and not env.settings:
+            env = replace(env, settings=env_for(family(name)).settings)
         try:
-            team[name] = factory(env_for(name))
+            team[name] = factory(env)
         except (ValueError, ModelError) as exc:  # settings or model unusable: say which
             raise OrchestratorError(f"specialist {name!r} cannot start: {exc}") from exc
     return team
