@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ledgers import Limits
 from orchestrator import attachments as attached
 from orchestrator import session
-from orchestrator.config import ScriptedModelConfig, Settings
+from orchestrator.config import ApprovalMode, ScriptedModelConfig, Settings
 from orchestrator.errors import OrchestratorError, RunDirError
 from orchestrator.events import Event, Subscriber
 from orchestrator.feed import EventFeed
@@ -102,9 +102,10 @@ class Orchestrator:
         task: str,
         *,
         team: Sequence[str] | None = None,
-        model: str | Mapping[str, str] | None = None,
+        model: str | Mapping[str, Any] | None = None,
         script: ScriptedModelConfig | Mapping[str, Any] | None = None,
         limits: Limits | Mapping[str, Any] | None = None,
+        approvals: ApprovalMode | None = None,
         attachments: Sequence[Path] = (),
         source: str = "api",
         **extra: Any,
@@ -118,6 +119,8 @@ class Orchestrator:
         if limits is not None:
             given = limits if isinstance(limits, Mapping) else limits.model_dump()
             update["limits"] = {**self.settings.limits.model_dump(), **given}
+        if approvals is not None:
+            update["approvals"] = approvals
         settings = Settings.model_validate({**self.settings.model_dump(), **update})
         if script is not None:
             extra["scripted"] = ScriptedModelConfig.model_validate(script)
@@ -128,8 +131,12 @@ class Orchestrator:
             attachments=attached.describe_all(list(attachments)),
             **extra,
         )
-        session.preflight(config, self._environ)
+        self.preflight(config)
         return config
+
+    def preflight(self, config: RunConfig) -> None:
+        """Fail now, before a run directory exists, if the team or models can't be had."""
+        session.preflight(config, self._environ)
 
     # --- starting, following, stopping -------------------------------------------------
 

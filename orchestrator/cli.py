@@ -22,6 +22,7 @@ from orchestrator.events import Subscriber
 from orchestrator.indexing import index_app
 from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
+from orchestrator.service.serve import serve
 from orchestrator.state import FinalResult, HumanConfig
 from orchestrator.store import RunStore, list_runs
 from specialists.models.protocol import ModelError
@@ -42,6 +43,7 @@ scenario_app = typer.Typer(
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(eval_app, name="eval")
 app.add_typer(index_app, name="index")
+app.command("serve")(serve)
 
 console = Console()
 errors = Console(stderr=True)

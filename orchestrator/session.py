@@ -152,7 +152,7 @@ class People:
     """Who answers the team instead of the person the RunConfig names: the service passes
     a channel and a decider that wait for an answer over HTTP."""
 
-    human: HumanChannel
+    human: HumanChannel | None = None  # None: the RunConfig's (e.g. a scenario's replies)
     decide: Decide | None = None
 
 
@@ -211,7 +211,8 @@ async def _execute(
         config, [ORCHESTRATOR_ROLE, *names], bus, state.meter, state.model_cursors, env
     )
     people = people_for(bus) if people_for is not None else None
-    human = people.human if people else build_human(config, state.human_cursor, interactive)
+    human = people.human if people is not None and people.human is not None else None
+    human = human or build_human(config, state.human_cursor, interactive)
     approvals = Approvals(
         config.settings.approvals,
         bus,
