@@ -111,7 +111,7 @@ def _routes(app: FastAPI, manager: RunManager) -> None:
         if kind == "approval" and body.approved is None:
             raise ApiError(422, "body.approved: required (true or false)")
         if not ask_id.startswith(kind + "-"):
-            raise ApiError(404, f"{ask_id!r} is not a {kind} of this run")
+            raise ApiError(404, f"{ask_id!r} names no {kind} of this run")
         return manager.answer(
             run_id, ask_id, answer=body.answer, approved=body.approved
         ).model_dump()
@@ -220,7 +220,28 @@ class _Guard:
         if declared.isdigit() and int(declared) > self.max_body:
             await _reply(send, 413, f"the body is {declared} bytes; the limit is {self.max_body}")
             return
-        await self.app(scope, self._capped(receive, send), send)
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            body = await self._read_capped(receive)
+            if body is None:
+                await _reply(
+                    send, 413, f"the body is larger than {self.max_body} bytes (the limit)"
+                )
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+    async def _read_capped(self, receive: Receive) -> bytes | None:
+        """The whole body (it is parsed whole anyway), or None once it passes the cap."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return bytes(body)
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
+                return None
+            if not message.get("more_body", False):
+                return bytes(body)
 
     def _allowed(self, headers: dict[str, str], query: str) -> bool:
         assert self.token is not None
@@ -233,24 +254,23 @@ class _Guard:
                 return secrets.compare_digest(value.encode(), self.token.encode())
         return False
 
-    def _capped(self, receive: Receive, send: Send) -> Receive:
-        seen = 0
-
-        async def capped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise ApiError(413, f"the body is larger than {self.max_body} bytes")
-            return message
-
-        return capped
-
 
 async def _reply(send: Send, status: int, message: str) -> None:
     response = JSONResponse({"error": message}, status_code=status)
     await response({"type": "http"}, _no_receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()  # e.g. http.disconnect
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _no_receive() -> Message:

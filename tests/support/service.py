@@ -68,13 +68,13 @@ def start(
     port = port or free_port()
     log = runs_dir.parent / f"serve-{port}-{time.monotonic_ns()}.log"
     runs_dir.mkdir(parents=True, exist_ok=True)
-    handle = log.open("wb")
-    proc = subprocess.Popen(
-        [str(ORCHESTRATOR), "serve", "--port", str(port), "--runs-dir", str(runs_dir), *args],
-        env=dict(env or clean_env()),
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as handle:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [str(ORCHESTRATOR), "serve", "--port", str(port), "--runs-dir", str(runs_dir), *args],
+            env=dict(env or clean_env()),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
