@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ledgers import Limits
 from orchestrator import attachments as attached
 from orchestrator import session
-from orchestrator.config import ApprovalMode, ScriptedModelConfig, Settings
+from orchestrator.config import ApprovalMode, ScriptedModelConfig, Settings, load_settings
 from orchestrator.errors import OrchestratorError, RunDirError
 from orchestrator.events import Event, Subscriber
 from orchestrator.feed import EventFeed
@@ -86,10 +86,11 @@ class Orchestrator:
         environ: Mapping[str, str] | None = None,
         on_change: Callable[[RunHandle], None] | None = None,
     ) -> None:
-        self.settings = settings or Settings()
+        self._environ = os.environ if environ is None else environ
+        # Like the CLI: the config file and the environment, unless settings are given.
+        self.settings = settings or load_settings(None, self._environ)[0]
         self.runs_dir = runs_dir or self.settings.runs_dir
         self.max_concurrent = max(1, max_concurrent)
-        self._environ = os.environ if environ is None else environ
         self._on_change = on_change or (lambda handle: None)
         self._handles: dict[str, RunHandle] = {}
         self._waiting: deque[tuple[RunHandle, PeopleFactory | None, Sequence[Subscriber]]] = deque()
