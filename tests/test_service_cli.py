@@ -62,7 +62,8 @@ def test_run_and_runs_against_a_server(tmp_path: Path) -> None:
             out, err = client.communicate(timeout=60)
             assert client.returncode == 0, err
             assert "The team waits for a person: Which colour do you want?" in out
-            assert "teal" in out and "run_finished" not in err
+            assert "teal" in out
+            assert "run_finished" not in err
             assert f"run {asked[0]} at {server.url} (finished)" in " ".join(out.split())
             listing = subprocess.run(
                 [str(service.ORCHESTRATOR), "runs", "--server", server.url],
@@ -72,7 +73,8 @@ def test_run_and_runs_against_a_server(tmp_path: Path) -> None:
                 timeout=60,
             )
             assert listing.returncode == 0, listing.stderr
-            assert asked[0] in listing.stdout and "finished" in listing.stdout
+            assert asked[0] in listing.stdout
+            assert "finished" in listing.stdout
             down = subprocess.run(
                 [str(service.ORCHESTRATOR), "runs", "--server", "http://127.0.0.1:9"],
                 env=service.clean_env(),
@@ -81,6 +83,7 @@ def test_run_and_runs_against_a_server(tmp_path: Path) -> None:
                 timeout=60,
             )
             assert down.returncode == 2
-            assert "cannot reach the server" in down.stderr and "Traceback" not in down.stderr
+            assert "cannot reach the server" in down.stderr
+            assert "Traceback" not in down.stderr
         finally:
             server.stop()
