@@ -63,6 +63,7 @@ class RunIndex:
         runs_dir.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(runs_dir / INDEX, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # a cache: rebuilt from the run dirs
         self._db.executescript(SCHEMA)
         self._runs_dir = runs_dir
 
