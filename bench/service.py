@@ -44,7 +44,7 @@ def rss_kb(pid: int) -> int:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def follow(client: httpx.AsyncClient, run_id: str, lags: list[float]) -> None:

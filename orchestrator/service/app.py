@@ -10,11 +10,12 @@ import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +26,7 @@ from orchestrator.service.people import AnswerRejected
 from orchestrator.service.schemas import Answer, CreateRun
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
+PAGE = Path(__file__).parent / "web" / "index.html"
 
 
 class ApiError(Exception):
@@ -57,6 +59,17 @@ def create_app(
 
 
 def _routes(app: FastAPI, manager: RunManager) -> None:
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+
+    @app.get("/api/runs/{run_id}/screenshots/{name}")
+    async def screenshot(run_id: str, name: str) -> FileResponse:
+        found = manager.screenshot(run_id, name)
+        if found is None:
+            raise ApiError(404, f"{name}: no such screenshot in run {run_id}")
+        return FileResponse(found)
+
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
         return {"ok": True, "max_concurrent": manager.orch.max_concurrent}

@@ -22,7 +22,7 @@ from orchestrator.scenarios.schema import Scenario, ScriptedChoice
 from orchestrator.service.index import RunIndex, RunRow, read_row
 from orchestrator.service.people import Ask, HttpPeople, PendingBook
 from orchestrator.service.schemas import CreateRun
-from orchestrator.session import People, PeopleFactory
+from orchestrator.session import SCREENSHOTS, People, PeopleFactory
 from orchestrator.state import RunConfig
 from orchestrator.yamlfile import parse_located
 
@@ -210,6 +210,13 @@ class RunManager:
         except (OSError, RuntimeError):
             return None
         if not path.is_relative_to(root) or not path.is_file():
+            return None
+        return path
+
+    def screenshot(self, run_id: str, name: str) -> Path | None:
+        folder = self.orch.open(run_id).root / SCREENSHOTS
+        path = folder / name
+        if "/" in name or name.startswith(".") or not path.is_file():
             return None
         return path
 
