@@ -1,8 +1,10 @@
 """The service under load: 50 runs through `orchestrator serve` at concurrency 1, 4 and 8.
 
 A real server subprocess (`--max-concurrent C`) and C client workers, each submitting a
-run (the zero-latency scripted scenario `scenarios/core/plain_success.yaml`), following
-its events over SSE to the end, then submitting the next, until 50 runs have finished.
+run (a task with the zero-latency scripted model of `scenarios/core/plain_success.yaml`,
+whose question the worker answers over HTTP as soon as it arrives; `--scenario` submits the scenario file's YAML
+instead, which adds its located parsing), following its events over SSE to the end, then
+submitting the next, until 50 runs have finished.
 Printed per concurrency:
 
 - submit p50/p99: the time `POST /api/runs` takes to answer;
@@ -35,6 +37,13 @@ from tests.support import service  # noqa: E402
 SCENARIO = (ROOT / "scenarios" / "core" / "plain_success.yaml").read_text()
 
 
+def task_body() -> dict[str, object]:
+    import yaml
+
+    data = yaml.safe_load(SCENARIO)
+    return {"task": data["task"], "team": data["team"], "model": data["model"]}
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -54,12 +63,18 @@ async def follow(client: httpx.AsyncClient, run_id: str, lags: list[float]) -> N
             if line.startswith("event:"):
                 kind = line[6:].strip()
             elif line.startswith("data:") and kind != "end":
-                lags.append(time.time() - json.loads(line[5:])["ts"])
+                event = json.loads(line[5:])
+                lags.append(time.time() - event["ts"])
+                if kind == "human_waiting":  # the person answers at once
+                    answer = {"answer": "The receipt says 187.60 EUR in total."}
+                    await client.post(f"/api/runs/{run_id}/questions/{event['id']}", json=answer)
             elif line == "" and kind == "end":
                 return
 
 
-async def load(url: str, runs: int, concurrency: int) -> tuple[list[float], list[float], float]:
+async def load(
+    url: str, runs: int, concurrency: int, body: dict[str, object]
+) -> tuple[list[float], list[float], float]:
     submits: list[float] = []
     lags: list[float] = []
     left = runs
@@ -69,7 +84,7 @@ async def load(url: str, runs: int, concurrency: int) -> tuple[list[float], list
         while left > 0:
             left -= 1
             started = time.perf_counter()
-            reply = await client.post("/api/runs", json={"scenario": SCENARIO})
+            reply = await client.post("/api/runs", json=body)
             submits.append(time.perf_counter() - started)
             reply.raise_for_status()
             await follow(client, reply.json()["run_id"], lags)
@@ -86,7 +101,7 @@ async def sample_rss(pid: int, peak: list[int], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.05)
 
 
-async def one_level(runs: int, concurrency: int) -> str:
+async def one_level(runs: int, concurrency: int, body: dict[str, object]) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         server = service.start(Path(tmp) / "runs", "--max-concurrent", str(concurrency))
         try:
@@ -94,7 +109,7 @@ async def one_level(runs: int, concurrency: int) -> str:
             idle = rss_kb(pid)
             peak, stop = [idle], asyncio.Event()
             sampler = asyncio.create_task(sample_rss(pid, peak, stop))
-            submits, lags, seconds = await load(server.url, runs, concurrency)
+            submits, lags, seconds = await load(server.url, runs, concurrency, body)
             stop.set()
             await sampler
         finally:
@@ -114,9 +129,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--scenario", action="store_true", help="Submit the scenario's YAML.")
     args = parser.parse_args()
+    body = {"scenario": SCENARIO} if args.scenario else task_body()
     for concurrency in args.concurrency:
-        print(asyncio.run(one_level(args.runs, concurrency)), flush=True)
+        print(asyncio.run(one_level(args.runs, concurrency, body)), flush=True)
 
 
 if __name__ == "__main__":

@@ -154,6 +154,24 @@ class Orchestrator:
         attached.copy_in(store.workspace, list(attachments), config.attachments)
         return self._enqueue(store, people, subscribers)
 
+    async def asubmit(
+        self,
+        config: RunConfig,
+        *,
+        attachments: Sequence[Path] = (),
+        people: PeopleFactory | None = None,
+        subscribers: Sequence[Subscriber] = (),
+    ) -> RunHandle:
+        """`submit`, with the disk work (written and fsynced) off the event loop."""
+
+        def create() -> RunStore:
+            store = session.start(config, self.runs_dir)
+            attached.copy_in(store.workspace, list(attachments), config.attachments)
+            return store
+
+        store = await asyncio.to_thread(create)
+        return self._enqueue(store, people, subscribers)
+
     def resume(
         self,
         run_id: str,

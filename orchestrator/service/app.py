@@ -6,6 +6,7 @@ status; a bug is a 500 with no traceback in the response.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sys
 from collections.abc import AsyncIterator
@@ -77,7 +78,7 @@ def _routes(app: FastAPI, manager: RunManager) -> None:
     @app.post("/api/runs", status_code=201)
     async def create_run(request: CreateRun) -> dict[str, Any]:
         try:
-            handle = manager.create(request)
+            handle = await manager.create(request)
         except ConfigFileError as exc:
             raise ApiError(422, str(exc)) from None
         except OrchestratorError as exc:
@@ -97,7 +98,7 @@ def _routes(app: FastAPI, manager: RunManager) -> None:
 
     @app.get("/api/runs/{run_id}")
     async def get_run(run_id: str) -> dict[str, Any]:
-        return manager.detail(run_id)
+        return await asyncio.to_thread(manager.detail, run_id)  # reads the checkpoint
 
     @app.get("/api/runs/{run_id}/events", response_class=StreamingResponse)
     async def events(
@@ -149,7 +150,7 @@ def _routes(app: FastAPI, manager: RunManager) -> None:
 
     @app.get("/api/runs/{run_id}/files")
     async def files(run_id: str) -> dict[str, Any]:
-        return {"files": manager.files(run_id)}
+        return {"files": await asyncio.to_thread(manager.files, run_id)}
 
     @app.get("/api/runs/{run_id}/files/{path:path}")
     async def file(run_id: str, path: str) -> FileResponse:

@@ -7,6 +7,7 @@ index from them (at every start of the service).
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -61,7 +62,9 @@ COLUMNS = tuple(RunRow.__dataclass_fields__)
 class RunIndex:
     def __init__(self, runs_dir: Path) -> None:
         runs_dir.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(runs_dir / INDEX, isolation_level=None)
+        # One connection, shared with worker threads (run details are read off the loop).
+        self._db = sqlite3.connect(runs_dir / INDEX, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # a cache: rebuilt from the run dirs
         self._db.executescript(SCHEMA)
@@ -70,10 +73,11 @@ class RunIndex:
     def put(self, row: RunRow) -> None:
         names = ", ".join(COLUMNS)
         marks = ", ".join("?" for _ in COLUMNS)
-        self._db.execute(
-            f"INSERT OR REPLACE INTO runs ({names}, updated) VALUES ({marks}, ?)",
-            (*(getattr(row, c) for c in COLUMNS), time.time()),
-        )
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO runs ({names}, updated) VALUES ({marks}, ?)",
+                (*(getattr(row, c) for c in COLUMNS), time.time()),
+            )
 
     def get(self, run_id: str) -> RunRow | None:
         rows = self._select("WHERE run_id = ?", (run_id,))
@@ -103,17 +107,20 @@ class RunIndex:
         )
 
     def _select(self, clause: str, args: Sequence[object]) -> list[RunRow]:
-        cursor = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs {clause}", args)
-        return [RunRow(*values) for values in cursor.fetchall()]
+        with self._lock:
+            cursor = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs {clause}", args)
+            return [RunRow(*values) for values in cursor.fetchall()]
 
     def rebuild(self) -> list[RunRow]:
         """Refill from the run directories; returns every row."""
         rows = [read_row(path) for path in list_runs(self._runs_dir)]
-        self._db.execute("BEGIN")
-        self._db.execute("DELETE FROM runs")
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM runs")
         for row in rows:
             self.put(row)
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("COMMIT")
         return rows
 
     def close(self) -> None:

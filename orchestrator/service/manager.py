@@ -8,6 +8,7 @@ queued again (`recover="resume"`) or left `interrupted` for a person to resume.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -75,36 +76,47 @@ class RunManager:
 
     # --- runs ---------------------------------------------------------------------------
 
-    def create(self, request: CreateRun) -> RunHandle:
+    async def create(self, request: CreateRun) -> RunHandle:
+        """Check and write the run (off the event loop: YAML, fsyncs), then queue it."""
         if request.scenario is not None:
-            return self._submit(self._scenario_config(request.scenario))
-        assert request.task is not None
+            config = await asyncio.to_thread(self._scenario_config, request.scenario)
+            return await self._submit(config)
+        if not request.attachments:
+            return await self._submit(await asyncio.to_thread(self._task_config, request, []))
         uploads = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.runs_dir))
         try:
-            paths = []
-            for i, attachment in enumerate(request.attachments):
-                try:
-                    data = attachment.content()
-                except ValueError as exc:
-                    raise OrchestratorError(f"attachments.{i}.content_base64: {exc}") from None
-                path = uploads / attachment.name
-                path.write_bytes(data)
-                paths.append(path)
-            options: dict[str, Any] = {"team": request.team, "limits": request.limits}
-            if isinstance(request.model, ScriptedChoice):
-                options["script"] = request.model.scripted
-            elif request.model is not None:
-                options["model"] = request.model.models
-            config = self.orch.new_config(
-                request.task,
-                attachments=paths,
-                approvals=request.approvals,
-                source=SOURCE,
-                **options,
-            )
-            return self._submit(config, paths)
+            paths = await asyncio.to_thread(self._upload, request, uploads)
+            config = await asyncio.to_thread(self._task_config, request, paths)
+            return await self._submit(config, paths)
         finally:
-            shutil.rmtree(uploads, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, uploads, True)
+
+    def _upload(self, request: CreateRun, folder: Path) -> list[Path]:
+        paths = []
+        for i, attachment in enumerate(request.attachments):
+            try:
+                data = attachment.content()
+            except ValueError as exc:
+                raise OrchestratorError(f"attachments.{i}.content_base64: {exc}") from None
+            path = folder / attachment.name
+            path.write_bytes(data)
+            paths.append(path)
+        return paths
+
+    def _task_config(self, request: CreateRun, attachments: list[Path]) -> RunConfig:
+        assert request.task is not None
+        options: dict[str, Any] = {"team": request.team, "limits": request.limits}
+        if isinstance(request.model, ScriptedChoice):
+            options["script"] = request.model.scripted
+        elif request.model is not None:
+            options["model"] = request.model.models
+        return self.orch.new_config(
+            request.task,
+            attachments=attachments,
+            approvals=request.approvals,
+            source=SOURCE,
+            **options,
+        )
 
     def _scenario_config(self, text: str) -> RunConfig:
         located = parse_located(text, "scenario", Scenario)
@@ -121,8 +133,10 @@ class RunManager:
         self.orch.preflight(config)
         return config
 
-    def _submit(self, config: RunConfig, attachments: list[Path] | None = None) -> RunHandle:
-        return self.orch.submit(config, attachments=attachments or [], people=self._people(config))
+    async def _submit(self, config: RunConfig, attachments: list[Path] | None = None) -> RunHandle:
+        return await self.orch.asubmit(
+            config, attachments=attachments or [], people=self._people(config)
+        )
 
     def _people(self, config: RunConfig) -> PeopleFactory:
         book = self.book(config.run_id)
