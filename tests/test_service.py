@@ -130,7 +130,9 @@ def test_a_scenario_runs_and_its_events_stream_to_the_end(
     assert RunStore(runs_dir(server) / run_id).load_result() is not None
 
 
-def test_a_task_with_team_model_limits_and_attachments(client: httpx.Client) -> None:
+def test_a_task_with_team_model_limits_and_attachments(
+    client: httpx.Client, server: service.Server
+) -> None:
     receipt = b"TOTAL 187.60 EUR\n"
     run_id = create(
         client,
@@ -157,6 +159,12 @@ def test_a_task_with_team_model_limits_and_attachments(client: httpx.Client) -> 
         {"path": "receipt.txt", "size": len(receipt)}
     ]
     assert client.get(f"/api/runs/{run_id}/files/receipt.txt").content == receipt
+    shots = runs_dir(server) / run_id / "screenshots"  # as a web surfer's reply leaves them
+    shots.mkdir()
+    (shots / "round-001-web_surfer.png").write_bytes(b"\x89PNG fake")
+    got = client.get(f"/api/runs/{run_id}/screenshots/round-001-web_surfer.png")
+    assert got.content == b"\x89PNG fake"
+    bad(client.get(f"/api/runs/{run_id}/screenshots/..%2Fconfig.json"), 404, "no such screenshot")
     for escape in ("../config.json", "..%2Fconfig.json", "%2E%2E/%2E%2E/etc/passwd", "/etc/passwd"):
         got = client.get(f"/api/runs/{run_id}/files/{escape}")
         assert got.status_code == 404, (escape, got.text)
