@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from support import service
 
 from orchestrator.store import RESULT, RunStore
-from tests.support import service
 
 DATA = Path(__file__).parent / "data"
 ASK = (DATA / "service" / "ask_and_approve.yaml").read_text()
@@ -164,7 +164,8 @@ def test_a_task_with_team_model_limits_and_attachments(
     (shots / "round-001-web_surfer.png").write_bytes(b"\x89PNG fake")
     got = client.get(f"/api/runs/{run_id}/screenshots/round-001-web_surfer.png")
     assert got.content == b"\x89PNG fake"
-    bad(client.get(f"/api/runs/{run_id}/screenshots/..%2Fconfig.json"), 404, "no such screenshot")
+    bad(client.get(f"/api/runs/{run_id}/screenshots/..%2Fconfig.json"), 404)
+    bad(client.get(f"/api/runs/{run_id}/screenshots/.x.png"), 404, "no such screenshot")
     for escape in ("../config.json", "..%2Fconfig.json", "%2E%2E/%2E%2E/etc/passwd", "/etc/passwd"):
         got = client.get(f"/api/runs/{run_id}/files/{escape}")
         assert got.status_code == 404, (escape, got.text)

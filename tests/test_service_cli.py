@@ -8,10 +8,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from support import service
 from support.fake_openai import FakeOpenAI
 from test_real_model_run import ledger, reply, write_config
-
-from tests.support import service
 
 
 def test_run_and_runs_against_a_server(tmp_path: Path) -> None:

@@ -12,8 +12,7 @@ import pytest
 import pytest_asyncio
 import yaml
 from playwright.async_api import Browser, Page, async_playwright, expect
-
-from tests.support import service
+from support import service
 
 DATA = Path(__file__).parent / "data"
 SCENARIO = yaml.safe_load((DATA / "service" / "deny_then_grant.yaml").read_text())
