@@ -2,15 +2,15 @@
 
 `never` approves everything without asking; `always` asks about every action; `risky`
 asks only about actions the specialist marks as risky. Who answers depends on the run: a
-person on the terminal, a scenario's rules, or — headless with no rules — nobody, which
-means no.
+scenario's rules, a `person` given by the caller (the service asks over HTTP), a person
+on the terminal, or — headless with none of these — nobody, which means no.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 from orchestrator.events import ApprovalDecided, ApprovalRequested, EventBus
@@ -19,6 +19,7 @@ from orchestrator.terminal import read_line
 from specialists.base import ApprovalRequest
 
 Mode = Literal["never", "risky", "always"]
+Decide = Callable[[ApprovalRequest], Awaitable[bool]]  # a person's decision
 
 
 class Approvals:
@@ -29,11 +30,13 @@ class Approvals:
         *,
         rules: Sequence[ApprovalRule] = (),
         interactive: bool = False,
+        person: Decide | None = None,
     ) -> None:
         self._mode = mode
         self._bus = bus
         self._rules = list(rules)
         self._interactive = interactive
+        self._person = person
 
     def _needs_asking(self, request: ApprovalRequest) -> bool:
         return self._mode == "always" or (self._mode == "risky" and request.risky)
@@ -64,6 +67,8 @@ class Approvals:
         for rule in self._rules:
             if fnmatch.fnmatchcase(request.action, rule.action):
                 return rule.approve, "scenario"
+        if self._person is not None:
+            return await self._person(request), "human"
         if self._interactive and sys.stdin.isatty():
             answer = await read_line(
                 f"\nApprove {request.specialist}: {request.action}?\n  {request.detail}\n[y/N] "

@@ -22,6 +22,7 @@ from orchestrator.events import Subscriber
 from orchestrator.indexing import index_app
 from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
+from orchestrator.service.serve import serve
 from orchestrator.state import FinalResult, HumanConfig
 from orchestrator.store import RunStore, list_runs
 from specialists.models.protocol import ModelError
@@ -42,6 +43,7 @@ scenario_app = typer.Typer(
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(eval_app, name="eval")
 app.add_typer(index_app, name="index")
+app.command("serve")(serve)
 
 console = Console()
 errors = Console(stderr=True)
@@ -59,6 +61,17 @@ RunsDirOpt = Annotated[
     typer.Option("--runs-dir", help="Where run directories go (default: from config, ./runs)."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final answer.")]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="ORCHESTRATOR_SERVER",
+        help="Use a running `orchestrator serve` at this URL instead of running here.",
+    ),
+]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", envvar="ORCHESTRATOR_TOKEN", help="The server's token.")
+]
 JsonLogsOpt = Annotated[
     bool, typer.Option("--log-json", help="Also write every event as a JSON log line to stderr.")
 ]
@@ -123,8 +136,13 @@ def run(
     runs_dir: RunsDirOpt = None,
     quiet: QuietOpt = False,
     log_json: JsonLogsOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """Run TASK with the model(s) from your config; the person at the terminal can be asked questions."""
+    if server:
+        _run_remote(server, token, task, team, max_rounds, max_seconds, list(attach or []), quiet)
+        return
     try:
         settings, _ = load_settings(config, os.environ)
         settings = _override(settings, team, max_rounds, max_seconds, runs_dir)
@@ -142,6 +160,36 @@ def run(
         _fail(str(exc))
     result = _execute(store, _subscribers(quiet, log_json), interactive=True)
     _print_result(result, store, quiet)
+
+
+def _run_remote(
+    url: str,
+    token: str | None,
+    task: str,
+    team: str | None,
+    max_rounds: int | None,
+    max_seconds: float | None,
+    attach: list[Path],
+    quiet: bool,
+) -> None:
+    from orchestrator.service import client
+
+    remote = client.Remote(url, token)
+    try:
+        members = [t.strip() for t in team.split(",") if t.strip()] if team else None
+        limits = client.limits_from(max_rounds, max_seconds)
+        done = client.run(
+            remote, task, team=members, limits=limits, attach=attach, console=console, quiet=quiet
+        )
+    except OrchestratorError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        remote.close()
+    if quiet:
+        console.print(done.get("answer") or "", highlight=False)
+    console.print(f"[dim]run {done['run_id']} at {url} ({done['state']})[/]", highlight=False)
 
 
 def _override(
@@ -189,8 +237,21 @@ def list_runs_command(
     runs_dir: RunsDirOpt = None,
     config: ConfigOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """List recent runs, newest first."""
+    if server:
+        from orchestrator.service import client
+
+        remote = client.Remote(server, token)
+        try:
+            client.list_runs(remote, console, limit)
+        except OrchestratorError as exc:
+            _fail(str(exc))
+        finally:
+            remote.close()
+        return
     root = runs_dir or _runs_dir(config)
     rows = [["run", "status", "stop", "rounds", "tokens", "cost", "task"]]
     rows += [_run_row(path) for path in list_runs(root)[:limit]]

@@ -8,6 +8,7 @@ Schema versions:
   1: first version.
   2: `team_reset` names the members reset; `replied` carries its screenshot's path;
      progress ledgers carry `new_facts`.
+     (2, additive) `human_waiting` / `human_answered`: a person asked over the service.
 """
 
 from __future__ import annotations
@@ -173,6 +174,26 @@ class ApprovalDecided(Event):
     decided_by: str  # "policy", "human", "scenario"
 
 
+class HumanWaiting(Event):
+    """A question or an approval now waits for a person (over the service's HTTP API).
+    `id` is what the answer is posted to; the record is also kept in the run directory."""
+
+    type: Literal["human_waiting"] = "human_waiting"
+    id: str
+    kind: Literal["question", "approval"]
+    prompt: str  # the question, or the action to approve
+    detail: str = ""
+    specialist: str = ""
+
+
+class HumanAnswered(Event):
+    type: Literal["human_answered"] = "human_answered"
+    id: str
+    kind: Literal["question", "approval"]
+    answer: str | None = None  # a question's answer (None: declined)
+    approved: bool | None = None  # an approval's decision
+
+
 class LimitReached(Event):
     type: Literal["limit_reached"] = "limit_reached"
     reason: StopReason
@@ -231,6 +252,8 @@ AnyEvent = Annotated[
     | ModelFailed
     | ApprovalRequested
     | ApprovalDecided
+    | HumanWaiting
+    | HumanAnswered
     | LimitReached
     | CheckpointSaved
     | FinalAnswer

@@ -16,6 +16,8 @@ from orchestrator.events import (
     Event,
     FactsGathered,
     FinalAnswer,
+    HumanAnswered,
+    HumanWaiting,
     LedgerUnusable,
     LimitReached,
     ModelCalled,
@@ -137,6 +139,13 @@ class LiveView:
                 c.print(
                     f"{escape(event.specialist)}: {escape(event.action)} {verdict} by {event.decided_by}"
                 )
+            case HumanWaiting():
+                what = "question" if event.kind == "question" else f"approval of {event.specialist}"
+                c.print(
+                    f"[magenta]waiting for a person ({what}, {event.id}):[/] {escape(event.prompt)}"
+                )
+            case HumanAnswered():
+                c.print(f"[dim]{event.id} answered[/]")
             case LimitReached():
                 c.print(f"[bold red]limit reached:[/] {event.reason.value}: {escape(event.detail)}")
             case FinalAnswer():

@@ -76,6 +76,9 @@ class Deps:
     context: ContextBuilder  # what every model sees is assembled there
     screenshots: Path | None = None  # where replies' screenshots are kept (in the run dir)
     clock: Callable[[], float] = field(default=time.monotonic)
+    # Set it to end the run early: the round in flight is abandoned and the run ends
+    # through `_finish` like a limit (a best-guess answer, stop reason `cancelled`).
+    cancel: asyncio.Event | None = None
 
 
 class Conductor:
@@ -101,7 +104,7 @@ class Conductor:
             remaining = max(0.0, self._limits.max_seconds - self.state.seconds)
         try:
             async with asyncio.timeout(remaining) as deadline:
-                return await self._drive()
+                return await self._unless_cancelled()
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -112,6 +115,31 @@ class Conductor:
             )
         except ModelError as exc:  # retries exhausted or a non-retryable provider error
             return self._limit(StopReason.MODEL_UNAVAILABLE, str(exc))
+
+    async def _unless_cancelled(self) -> Stop:
+        cancel = self.deps.cancel
+        if cancel is None:
+            return await self._drive()
+        if cancel.is_set():
+            return self._cancelled()
+        drive = asyncio.ensure_future(self._drive())
+        waiter = asyncio.ensure_future(cancel.wait())
+        try:
+            await asyncio.wait({drive, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            if not drive.done():  # cancelled, or we are being cancelled ourselves
+                drive.cancel()
+                await asyncio.gather(drive, return_exceptions=True)
+        if drive.cancelled():
+            return self._cancelled()
+        return drive.result()  # it ended (or raised) on its own first
+
+    def _cancelled(self) -> Stop:
+        self._tick()
+        return self._limit(
+            StopReason.CANCELLED, f"cancelled on request after round {self.state.rounds}"
+        )
 
     async def _drive(self) -> Stop:
         if self.state.phase is Phase.PLANNING:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestrator import sites, tracing
 from orchestrator import team as team_registry
-from orchestrator.approvals import Approvals
+from orchestrator.approvals import Approvals, Decide
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder, Reader
 from orchestrator.errors import OrchestratorError
@@ -147,6 +147,18 @@ def build_human(config: RunConfig, cursor: int, interactive: bool) -> HumanChann
     return NoHuman()
 
 
+@dataclass(frozen=True)
+class People:
+    """Who answers the team instead of the person the RunConfig names: the service passes
+    a channel and a decider that wait for an answer over HTTP."""
+
+    human: HumanChannel | None = None  # None: the RunConfig's (e.g. a scenario's replies)
+    decide: Decide | None = None
+
+
+PeopleFactory = Callable[[EventBus], People]  # given the run's bus, to announce a wait
+
+
 def start(config: RunConfig, runs_dir: Path | None = None) -> RunStore:
     """Create the run directory for `config`; run it with `execute`."""
     return RunStore.create(runs_dir or config.settings.runs_dir, config)
@@ -159,17 +171,21 @@ async def execute(
     interactive: bool = False,
     environ: Mapping[str, str] | None = None,
     sites_running: bool = False,
+    people: PeopleFactory | None = None,
+    cancel: asyncio.Event | None = None,
 ) -> FinalResult:
     """Run (or resume, if it has a checkpoint) the run in `store` to its end.
 
     Cancellation (Ctrl-C, a timeout around this call) propagates after an interrupt
     event is logged; the last checkpoint stays on disk for `orchestrator resume`.
+    Setting `cancel` instead ends the run: a best-guess answer, stop reason `cancelled`.
+    `people`, if given, answers the team's questions and approvals.
     The run's sites are served for its duration unless the caller already serves them.
     """
     config = store.load_config()
     folders = {name: (Path(site.path), site.port) for name, site in config.sites.items()}
     with sites.serve({} if sites_running else folders):
-        return await _execute(store, config, subscribers, interactive, environ)
+        return await _execute(store, config, subscribers, interactive, environ, people, cancel)
 
 
 async def _execute(
@@ -178,6 +194,8 @@ async def _execute(
     subscribers: Sequence[Subscriber],
     interactive: bool,
     environ: Mapping[str, str] | None,
+    people_for: PeopleFactory | None,
+    cancel: asyncio.Event | None,
 ) -> FinalResult:
     env = os.environ if environ is None else environ
     resumed = store.has_checkpoint()
@@ -196,9 +214,15 @@ async def _execute(
     models = build_models(
         config, [ORCHESTRATOR_ROLE, *names], bus, state.meter, state.model_cursors, env
     )
-    human = build_human(config, state.human_cursor, interactive)
+    people = people_for(bus) if people_for is not None else None
+    human = people.human if people is not None and people.human is not None else None
+    human = human or build_human(config, state.human_cursor, interactive)
     approvals = Approvals(
-        config.settings.approvals, bus, rules=config.approval_rules, interactive=interactive
+        config.settings.approvals,
+        bus,
+        rules=config.approval_rules,
+        interactive=interactive,
+        person=people.decide if people else None,
     )
     team: dict[str, Specialist] = {}
     try:
@@ -259,6 +283,7 @@ async def _execute(
             save=save,
             context=context,
             screenshots=store.root / SCREENSHOTS,
+            cancel=cancel,
         )
         result = await Conductor(state, deps).run()
         store.save_result(result)

@@ -72,6 +72,16 @@ def load_located(path: Path, model: type[M]) -> Located[M]:
         raise doc.validation_error(exc, model) from None
 
 
+def parse_located(text: str, name: str, model: type[M]) -> Located[M]:
+    """Like `load_located`, for YAML that did not come from a file (an HTTP request's
+    scenario); errors name it `name:line:col`."""
+    doc = _Document(Path(name), text)
+    try:
+        return Located(model.model_validate(doc.data), doc)
+    except ValidationError as exc:
+        raise doc.validation_error(exc, model) from None
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")

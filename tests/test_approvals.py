@@ -50,3 +50,22 @@ async def test_policy_approvals_are_recorded_too() -> None:
     await approve(SUBMIT)
     decided = [e for e in events if isinstance(e, ApprovalDecided)]
     assert decided[0].decided_by == "policy"
+
+
+async def test_a_person_given_by_the_caller_decides_after_the_rules() -> None:
+    asked: list[ApprovalRequest] = []
+
+    async def person(request: ApprovalRequest) -> bool:
+        asked.append(request)
+        return request.action == "submit form"
+
+    bus = EventBus("run")
+    events: list[Event] = []
+    bus.subscribe(events.append)
+    rules = [ApprovalRule(action="download*", approve=False)]
+    approve = Approvals("always", bus, rules=rules, person=person)
+    assert await approve(SUBMIT) is True
+    assert await approve(SCROLL) is False  # a rule matched: the person is not asked
+    assert asked == [SUBMIT]
+    decided = [(e.action, e.decided_by) for e in events if isinstance(e, ApprovalDecided)]
+    assert decided == [("submit form", "human"), ("download file", "scenario")]

@@ -68,7 +68,7 @@ def test_every_public_name_exists() -> None:
 
 
 def test_event_types_are_stable() -> None:
-    assert len(EVENT_TYPES) == 24
+    assert len(EVENT_TYPES) == 26
     assert {
         "run_started",
         "progress_assessed",
@@ -108,3 +108,16 @@ def test_a_failing_subscriber_is_dropped_and_the_run_goes_on(
     bus.emit(RoundStarted())
     assert seen == ["RoundStarted", "RoundStarted"]
     assert capsys.readouterr().err.count("failed and was removed: RuntimeError('display bug')") == 1
+
+
+def test_orchestrator_public_names() -> None:
+    import orchestrator
+
+    assert sorted(orchestrator.__all__) == [
+        "FinalResult",
+        "Orchestrator",
+        "RunHandle",
+        "RunNotFinished",
+    ]
+    for name in orchestrator.__all__:
+        assert hasattr(orchestrator, name), name

@@ -1,0 +1,67 @@
+"""One run's events for any number of readers: what `events.jsonl` holds, then live.
+
+A reader registers for live events *before* it reads the file, and skips every event whose
+`seq` it has already yielded, so a reader that starts (or reconnects after `seq` N) while
+the run is writing gets every later event exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from orchestrator.events import Event
+from orchestrator.store import RunStore
+
+
+class EventFeed:
+    """An `EventBus` subscriber that fans a run's events out to its readers."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self._run_dir = run_dir
+        self._readers: set[asyncio.Queue[Event | None]] = set()
+        self.closed = False
+
+    def __call__(self, event: Event) -> None:
+        for queue in self._readers:
+            queue.put_nowait(event)
+
+    def close(self) -> None:
+        """The run is no longer executing here: readers finish after what they have."""
+        self.closed = True
+        for queue in self._readers:
+            queue.put_nowait(None)
+
+    def reopen(self) -> None:
+        self.closed = False
+
+    async def follow(
+        self, after: int = 0, *, idle: float | None = None
+    ) -> AsyncIterator[Event | None]:
+        """Events with `seq > after`: the log, then live until the run stops executing.
+        With `idle`, yields None after that many quiet seconds (an SSE keep-alive)."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        live = not self.closed
+        if live:
+            self._readers.add(queue)
+        try:
+            last = after
+            logged = await asyncio.to_thread(lambda: list(RunStore(self._run_dir).events()))
+            for event in logged:
+                if event.seq > last:
+                    last = event.seq
+                    yield event
+            while live:
+                try:
+                    item = await asyncio.wait_for(queue.get(), idle)
+                except TimeoutError:
+                    yield None
+                    continue
+                if item is None:
+                    break
+                if item.seq > last:
+                    last = item.seq
+                    yield item
+        finally:
+            self._readers.discard(queue)

@@ -1,0 +1,185 @@
+"""People in the loop over HTTP: the team's questions and approvals wait for an answer
+posted to the API.
+
+Every wait is recorded in `<run>/people.json` before it is announced (a `human_waiting`
+event), so it survives a restart. A resumed run replays its round from the checkpoint and
+asks again; the same ask (kind, round, wording, k-th time this round) finds its record:
+still pending, it waits under the same id; answered meanwhile, the answer is used at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from orchestrator.errors import OrchestratorError
+from orchestrator.events import EventBus, HumanAnswered, HumanWaiting
+from orchestrator.session import People
+from orchestrator.store import write_atomic
+from specialists.base import ApprovalRequest
+
+PEOPLE = "people.json"
+SCHEMA_VERSION = 1
+Kind = Literal["question", "approval"]
+
+
+class Ask(BaseModel):
+    id: str
+    kind: Kind
+    round: int
+    prompt: str
+    detail: str = ""
+    specialist: str = ""
+    status: Literal["pending", "answered", "closed"] = "pending"
+    answer: str | None = None
+    approved: bool | None = None
+
+
+class Book(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    asks: list[Ask] = []
+
+
+class AnswerRejected(OrchestratorError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PendingBook:
+    """One run's asks, on disk and (while the run waits) as futures."""
+
+    def __init__(self, run_dir: Path, on_change: Callable[[], None] = lambda: None) -> None:
+        self._path = run_dir / PEOPLE
+        self._waiting: dict[str, asyncio.Future[Ask]] = {}
+        self._on_change = on_change
+        try:
+            self._book = Book.model_validate_json(self._path.read_bytes())
+        except FileNotFoundError:
+            self._book = Book()
+        except (OSError, ValidationError) as exc:
+            raise OrchestratorError(f"{self._path}: unreadable ({exc})") from None
+
+    def asks(self) -> list[Ask]:
+        return list(self._book.asks)
+
+    def pending(self) -> list[Ask]:
+        return [a for a in self._book.asks if a.status == "pending"]
+
+    def find_or_add(
+        self, kind: Kind, round: int, prompt: str, detail: str, specialist: str, nth: int
+    ) -> Ask:
+        same = [
+            a
+            for a in self._book.asks
+            if (a.kind, a.round, a.prompt, a.detail) == (kind, round, prompt, detail)
+            and a.status != "closed"
+        ]
+        if nth < len(same):
+            return same[nth]
+        ask = Ask(
+            id=f"{kind}-{len(self._book.asks) + 1}",
+            kind=kind,
+            round=round,
+            prompt=prompt,
+            detail=detail,
+            specialist=specialist,
+        )
+        self._book.asks.append(ask)
+        self._save()
+        return ask
+
+    async def wait(self, ask: Ask) -> Ask:
+        if ask.status != "pending":
+            return ask
+        future = self._waiting.setdefault(ask.id, asyncio.get_running_loop().create_future())
+        self._on_change()
+        try:
+            return await future
+        finally:
+            self._waiting.pop(ask.id, None)
+            self._on_change()
+
+    def answer(
+        self, ask_id: str, *, answer: str | None = None, approved: bool | None = None
+    ) -> Ask:
+        """Record a person's answer (durably) and wake the run if it is waiting."""
+        for i, ask in enumerate(self._book.asks):
+            if ask.id != ask_id:
+                continue
+            if ask.status != "pending":
+                raise AnswerRejected(409, f"{ask_id} is already {ask.status}")
+            if ask.kind == "approval" and approved is None:
+                raise AnswerRejected(
+                    422, f'{ask_id} is an approval: send {{"approved": true|false}}'
+                )
+            if ask.kind == "question" and approved is not None:
+                raise AnswerRejected(422, f'{ask_id} is a question: send {{"answer": "..."}}')
+            done = ask.model_copy(
+                update={"status": "answered", "answer": answer, "approved": approved}
+            )
+            self._book.asks[i] = done
+            self._save()
+            if (future := self._waiting.get(ask_id)) is not None and not future.done():
+                future.set_result(done)
+            return done
+        known = ", ".join(a.id for a in self.pending()) or "none pending"
+        raise AnswerRejected(404, f"no question or approval {ask_id!r} in this run ({known})")
+
+    def close_pending(self) -> None:
+        """The run has ended: nothing it asked can still be answered."""
+        if self.pending():
+            self._book.asks = [
+                a.model_copy(update={"status": "closed"}) if a.status == "pending" else a
+                for a in self._book.asks
+            ]
+            self._save()
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
+    def _save(self) -> None:
+        write_atomic(self._path, self._book.model_dump_json(indent=2))
+
+
+class HttpPeople:
+    """The human channel and the approver of one execution of a run."""
+
+    def __init__(self, book: PendingBook, bus: EventBus) -> None:
+        self._book = book
+        self._bus = bus
+        self._seen: Counter[tuple[Any, ...]] = Counter()
+
+    def people(self) -> People:
+        return People(human=self, decide=self.decide)
+
+    async def ask(self, question: str) -> str | None:
+        done = await self._wait("question", question, "", "user")
+        return done.answer
+
+    async def decide(self, request: ApprovalRequest) -> bool:
+        done = await self._wait("approval", request.action, request.detail, request.specialist)
+        return bool(done.approved)
+
+    async def _wait(self, kind: Kind, prompt: str, detail: str, specialist: str) -> Ask:
+        key = (kind, self._bus.round, prompt, detail)
+        nth = self._seen[key]
+        self._seen[key] += 1
+        ask = self._book.find_or_add(kind, self._bus.round, prompt, detail, specialist, nth)
+        if ask.status == "pending":
+            self._bus.emit(
+                HumanWaiting(
+                    id=ask.id, kind=kind, prompt=prompt, detail=detail, specialist=specialist
+                )
+            )
+        done = await self._book.wait(ask)
+        self._bus.emit(
+            HumanAnswered(id=done.id, kind=kind, answer=done.answer, approved=done.approved)
+        )
+        return done
