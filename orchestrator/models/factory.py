@@ -26,9 +26,25 @@ def create_client(spec: ModelSpec, environ: Mapping[str, str]) -> ModelClient:
             "the 'scripted' model replays a script and can only be used from a scenario file "
             "(see scenarios/ for examples)"
         )
+    if spec.provider == "local":
+        from orchestrator.models.local import LocalModel
+
+        return LocalModel(spec, environ)
     from orchestrator.models.openai_model import OpenAIModel
 
     return OpenAIModel(spec, environ)
+
+
+def check_spec(spec: ModelSpec, environ: Mapping[str, str]) -> None:
+    """Raise ModelConfigError now if `spec` could not be made into a client later."""
+    if spec.provider == "local":
+        from orchestrator.models.local import check
+
+        check(spec)
+        return
+    from orchestrator.models.providers import resolve_provider
+
+    resolve_provider(spec, environ)
 
 
 def pricing_for(spec: ModelSpec) -> Pricing | None:
