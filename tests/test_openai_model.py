@@ -409,6 +409,19 @@ async def test_schema_in_json_mode_goes_on_the_wire_and_is_dropped_when_refused(
     assert model.capabilities.json_mode
 
 
+async def test_local_servers_get_the_output_limit_under_both_names(
+    server: FakeOpenAI, make_model: MakeModel
+) -> None:
+    server.reply_completion("ok")
+    server.reply_completion("ok")
+    await make_model("compatible:llama").complete(ask(max_output_tokens=9))
+    await make_model("openai:o3").complete(ask(max_output_tokens=9))
+    local, hosted = (r.json for r in server.requests)
+    assert (local["max_tokens"], local["max_completion_tokens"]) == (9, 9)
+    assert "max_tokens" not in hosted
+    assert hosted["max_completion_tokens"] == 9
+
+
 # --- errors --------------------------------------------------------------------------
 
 

