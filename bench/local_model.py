@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,8 @@ async def model_figures(model: str, repeats: int) -> None:
     client = LocalModel(ModelSpec(model=model, timeout=300))
     try:
         figures = await measure(client)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine          {os.cpu_count()} CPUs, load average {load} (speeds scale with it)")
         print(f"model            {model} ({client.gguf.name}), context {client.n_ctx:,} tokens")
         print(f"load             {figures.load_seconds:.2f} s (server start to first answer)")
         print(f"prompt           {figures.prompt_tps:.0f} tokens/s")

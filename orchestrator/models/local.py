@@ -102,7 +102,7 @@ def local_capabilities(spec: ModelSpec, n_ctx: int) -> Capabilities:
         context_tokens=n_ctx,
     )
     overrides = spec.capabilities.model_dump(exclude_none=True, exclude={"context_tokens"})
-    return Capabilities(**{**base.__dict__, **overrides})
+    return replace(base, **overrides)
 
 
 class LocalModel:
