@@ -39,7 +39,8 @@ from specialists.models.protocol import (
 
 pytestmark = pytest.mark.slow
 
-SPEC = ModelSpec(model="local:smollm2", timeout=120)
+# Greedy decoding: the same garbage every time, so a failure can be reproduced.
+SPEC = ModelSpec(model="local:smollm2", timeout=120, temperature=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +133,7 @@ async def test_the_json_schema_rung_it_refuses_is_learned_once_per_run(
     spec = ModelSpec(
         model="compatible:smollm2",
         base_url=server.base_url,
+        temperature=0.0,
         capabilities=CapabilityOverrides(structured_output=True),
     )
     model = Recorder(OpenAIModel(spec, {}))

@@ -351,6 +351,14 @@ def test_extract_json_finds_the_object_in_chatty_text() -> None:
         structured.extract_json('{"a": {"b": 1}, "c": [1, 2')
 
 
+def test_raw_control_characters_inside_strings_are_accepted() -> None:
+    # Real models (SmolLM2 through llama.cpp's grammar among them) write them.
+    assert structured.extract_json('{"a": "two\nlines\tand a tab"}') == {
+        "a": "two\nlines\tand a tab"
+    }
+    assert structured.extract_json('Here: {"a": "x\ny"} done') == {"a": "x\ny"}
+
+
 def test_a_truncated_object_is_not_mistaken_for_its_inner_object() -> None:
     with pytest.raises(ValueError, match="JSON is invalid"):
         structured.extract_json(

@@ -78,18 +78,19 @@ def extract_json(text: str) -> Any:
     A candidate that fails to parse hides every `{` inside it, so a truncated object is
     reported as broken JSON rather than mistaken for one of its inner objects.
     """
+    # strict=False: models write raw newlines and tabs inside strings; that is still data.
     stripped = text.strip()
     try:
-        return json.loads(stripped)
+        return json.loads(stripped, strict=False)
     except json.JSONDecodeError:
         pass
     fence = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.DOTALL)
     if fence:
         try:
-            return json.loads(fence.group(1))
+            return json.loads(fence.group(1), strict=False)
         except json.JSONDecodeError:
             pass
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)
     first_error: json.JSONDecodeError | None = None
     resume_at = 0
     for match in re.finditer(r"[{\[]", text):
