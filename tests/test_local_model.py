@@ -168,7 +168,7 @@ async def test_truncation_at_max_tokens_is_reported_as_cut_off_json(
     finally:
         await model.close()
     assert response.finish_reason == "length"
-    with pytest.raises(ValueError, match=r"cut off|no JSON object"):
+    with pytest.raises(ValueError, match=r"it looks cut off"):
         structured.extract_json(response.content or "")
 
 

@@ -349,6 +349,8 @@ def test_extract_json_finds_the_object_in_chatty_text() -> None:
         structured.extract_json("nothing here")
     with pytest.raises(ValueError, match=r"JSON is invalid: .* \(it looks cut off\)"):
         structured.extract_json('{"a": {"b": 1}, "c": [1, 2')
+    with pytest.raises(ValueError, match=r"Unterminated string .* \(it looks cut off\)"):
+        structured.extract_json('{"answer": "Par')
 
 
 def test_raw_control_characters_inside_strings_are_accepted() -> None:

@@ -104,7 +104,11 @@ def extract_json(text: str) -> Any:
             resume_at = max(err.pos, match.start() + 1)
     if first_error is None:
         raise ValueError("the reply contains no JSON object")
-    cut_off = first_error.pos >= len(text.rstrip()) - 1
+    # The text ended inside the value: at its last character, or inside a string (whose
+    # error points at where the string starts).
+    cut_off = first_error.pos >= len(text.rstrip()) - 1 or first_error.msg.startswith(
+        "Unterminated string"
+    )
     raise ValueError(
         f"the reply's JSON is invalid: {first_error.msg} at line {first_error.lineno} "
         f"column {first_error.colno}" + (" (it looks cut off)" if cut_off else "")
