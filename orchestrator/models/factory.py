@@ -12,7 +12,9 @@ from specialists.models.protocol import Capabilities, ModelClient, ModelConfigEr
 NO_MODEL_ADVICE = (
     "no model is configured. Set one with the environment variable ORCHESTRATOR_MODEL "
     "(e.g. ORCHESTRATOR_MODEL=openai:gpt-4o with OPENAI_API_KEY set, or "
-    "ORCHESTRATOR_MODEL=ollama:qwen2.5 for a local server), or in orchestrator.yaml:\n"
+    "ORCHESTRATOR_MODEL=ollama:qwen2.5 for a local server, or --model local:smollm2 for "
+    "a tiny offline model once `scripts/setup.sh --dev` has installed it), or in "
+    "orchestrator.yaml:\n"
     "    models:\n      default: openai:gpt-4o\n"
     "To see a full run without any model, try the offline demo:\n"
     "    orchestrator scenario run scenarios/demo.yaml --watch"
