@@ -103,8 +103,16 @@ def suite_figures(model: str) -> None:
         f"{summary['totals'].get('tokens', 0):,} tokens"
     )
     print(f"stop reasons     {summary['stop_reasons']}")
+    answers = {}
+    for line in (out / "index.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        answers[record["task_id"]] = record.get("extracted") or ""
     for row in summary["tasks"]:
-        print(f"  {row['task_id']:24} {json.dumps(row.get('answers', row.get('answer', '')))[:70]}")
+        stop = ",".join(row["stop_reasons"])
+        print(
+            f"  {row['task_id']:24} {row['correct']}/{row['trials']} {row['seconds']:6.0f} s "
+            f"{stop:10} {json.dumps(answers.get(row['task_id'], ''))[:60]}"
+        )
     print(f"report           {out / 'report.md'}")
 
 
