@@ -81,13 +81,19 @@ async def measure(client: LocalModel) -> Figures:
         ModelRequest("bench.read", (Message.user(long_prompt),), max_output_tokens=1),
     )
     prompt_tps = read.usage.input_tokens / read_seconds if read_seconds > 0 else 0.0
-    count = f"[{uuid.uuid4()}] Count from 1 to 100, numbers separated by spaces."
-    wrote, write_seconds = await _timed(
-        client,
-        ModelRequest("bench.write", (Message.user(count),), max_output_tokens=64, temperature=0.0),
-    )
-    reading = wrote.usage.input_tokens / prompt_tps if prompt_tps else 0.0
-    generating = max(write_seconds - reading, 1e-6)
+
+    # Generation: the same prompt shape with 1 and with 64 tokens out; the difference is
+    # the time those extra tokens took (prompt reading and overheads cancel).
+    def count(limit: int) -> ModelRequest:
+        text = f"[{uuid.uuid4()}] Count from 1 to 100, numbers separated by spaces."
+        return ModelRequest(
+            "bench.write", (Message.user(text),), max_output_tokens=limit, temperature=0.0
+        )
+
+    _, short_seconds = await _timed(client, count(1))
+    wrote, long_seconds = await _timed(client, count(64))
+    extra_tokens = max(wrote.usage.output_tokens - 1, 0)
+    generate_tps = extra_tokens / max(long_seconds - short_seconds, 1e-3)
     recorder = RungRecorder(client)
     await structured.generate(
         recorder,
@@ -98,6 +104,6 @@ async def measure(client: LocalModel) -> Figures:
     return Figures(
         load_seconds=client.load_seconds or 0.0,
         prompt_tps=prompt_tps,
-        generate_tps=wrote.usage.output_tokens / generating,
+        generate_tps=generate_tps,
         rung=recorder.rung,
     )
