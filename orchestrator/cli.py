@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from ledgers import Limits
 from orchestrator import attachments, session
 from orchestrator.columns import print_columns
-from orchestrator.config import Settings, load_settings
+from orchestrator.config import Settings, load_settings, with_model
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation.cli import eval_app
 from orchestrator.events import Subscriber
@@ -121,8 +123,19 @@ def run(
     team: Annotated[
         str | None, typer.Option(help="Comma-separated team, e.g. 'user'. Default: from config.")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model for every role, e.g. openai:gpt-4o or local:smollm2 (default: from config).",
+        ),
+    ] = None,
     max_rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds.")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="Wall-clock limit for the run.")] = None,
+    max_cost: Annotated[
+        float | None, typer.Option(help="Stop once the models have cost this many USD.")
+    ] = None,
     headed: Annotated[bool, typer.Option(help="Show the browser's window.")] = False,
     attach: Annotated[
         list[Path] | None,
@@ -145,7 +158,9 @@ def run(
         return
     try:
         settings, _ = load_settings(config, os.environ)
-        settings = _override(settings, team, max_rounds, max_seconds, runs_dir)
+        if model:
+            settings = with_model(settings, model)
+        settings = _override(settings, team, max_rounds, max_seconds, runs_dir, max_cost)
         if headed:
             settings = settings.model_copy(update={"headed": True})
         files = list(attach or [])
@@ -198,14 +213,16 @@ def _override(
     max_rounds: int | None,
     max_seconds: float | None,
     runs_dir: Path | None,
+    max_cost: float | None = None,
 ) -> Settings:
-    limits = settings.limits.model_copy(
-        update={
-            k: v
-            for k, v in (("max_rounds", max_rounds), ("max_seconds", max_seconds))
-            if v is not None
-        }
-    )
+    flags = {"max_rounds": max_rounds, "max_seconds": max_seconds, "max_cost_usd": max_cost}
+    changes = {k: v for k, v in flags.items() if v is not None}
+    try:  # validated, not model_copy'd: `--max-rounds -5` must be refused here
+        limits = Limits.model_validate({**settings.limits.model_dump(), **changes})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = "--" + str(err["loc"][0]).removesuffix("_usd").replace("_", "-")
+        _fail(f"{flag}: {err['msg']}")
     update: dict[str, object] = {"limits": limits}
     if team:
         update["team"] = [t.strip() for t in team.split(",") if t.strip()]

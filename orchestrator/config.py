@@ -97,6 +97,18 @@ def apply_env(settings: Settings, environ: Mapping[str, str]) -> Settings:
     return settings.model_copy(update=update)
 
 
+def with_model(settings: Settings, model: str) -> Settings:
+    """Every role on `model` (a `--model` flag). The configured default's other settings
+    (timeout, base_url, key variable, ...) are kept if it names the same provider; a
+    different provider starts from its own defaults, since another server's URL or
+    capability overrides would be wrong for it."""
+    spec = ModelSpec(model=model)
+    default = settings.models.get("default")
+    if default is not None and default.provider == spec.provider:
+        spec = default.model_copy(update={"model": model})
+    return settings.model_copy(update={"models": {"default": spec}})
+
+
 def _merge(existing: ModelSpec | None, model: str) -> ModelSpec:
     return existing.model_copy(update={"model": model}) if existing else ModelSpec(model=model)
 

@@ -52,12 +52,73 @@ async def check_model(role: str, spec: ModelSpec, environ: Mapping[str, str]) ->
     took = time.monotonic() - started
     caps = client.capabilities
     flags = ", ".join(
-        k for k in ("vision", "tools", "structured_output", "json_mode") if getattr(caps, k)
+        k
+        for k in ("vision", "tools", "structured_output", "json_mode", "json_mode_schema")
+        if getattr(caps, k)
     )
     return Check(
         name,
         OK,
         f"{spec.model} answered in {took:.2f}s ({response.usage.total_tokens} tokens); can: {flags}",
+    )
+
+
+async def check_local_model(role: str, spec: ModelSpec, environ: Mapping[str, str]) -> Check:
+    """A `local:` model: start its server, time prompt reading and generation, and find
+    the structured-output rung it takes."""
+    from orchestrator.models.local import LocalModel
+    from orchestrator.models.local_bench import measure
+
+    name = f"model ({role})"
+    try:
+        client = create_client(spec, environ)
+    except ModelError as exc:
+        return Check(name, FAIL, str(exc))
+    assert isinstance(client, LocalModel)
+    try:
+        async with asyncio.timeout(spec.timeout * 4):
+            figures = await measure(client)
+    except (ModelError, TimeoutError) as exc:
+        return Check(name, FAIL, f"{spec.model}: {exc or 'timed out'}")
+    finally:
+        await client.close()
+    return Check(
+        name,
+        OK,
+        f"{spec.model} ({client.gguf.name}): loaded in {figures.load_seconds:.1f}s; "
+        f"reads {figures.prompt_tps:.0f} and writes {figures.generate_tps:.0f} tokens/s; "
+        f"context {client.n_ctx:,} tokens; structured output by {figures.rung}",
+    )
+
+
+def check_context(role: str, spec: ModelSpec, settings: Settings) -> Check:
+    """Will the prompts fit? A server with a smaller context than the prompts we send cuts
+    them silently (Ollama's default num_ctx is the usual trap)."""
+    from orchestrator.models.local import DEFAULT_CONTEXT
+    from orchestrator.models.profiles import capabilities_for
+    from orchestrator.prompt_sizes import smallest_context
+
+    context = capabilities_for(spec).context_tokens
+    if spec.provider == "local":
+        context = spec.capabilities.context_tokens or DEFAULT_CONTEXT
+    purpose, needed = smallest_context(settings.team, settings.context)
+    what = (
+        f"{spec.model}: prompts are budgeted to {context:,} tokens "
+        f"(capabilities.context_tokens); the first {purpose} prompt alone needs ~{needed:,}"
+    )
+    if context < needed:
+        return Check(
+            f"context ({role})",
+            WARN,
+            f"{what}: prompts will be cut. Start the server with a larger context (Ollama: "
+            "num_ctx; local: capabilities.context_tokens) and set capabilities.context_tokens "
+            "to match.",
+        )
+    return Check(
+        f"context ({role})",
+        OK,
+        f"{what}. If the server's real context is smaller (Ollama's num_ctx), set "
+        "capabilities.context_tokens to it, or prompts will be cut silently.",
     )
 
 
@@ -175,7 +236,9 @@ async def run_checks(config: Path | None, environ: Mapping[str, str], console: C
             for role, spec in specs.items():
                 if spec is not None and spec.model_dump_json() not in seen:
                     seen.add(spec.model_dump_json())
-                    checks.append(await check_model(role, spec, environ))
+                    checker = check_local_model if spec.provider == "local" else check_model
+                    checks.append(await checker(role, spec, environ))
+                    checks.append(check_context(role, spec, settings))
         checks.append(await check_browser(settings))
         checks.append(await check_search(settings, environ))
         checks += await check_mcp_servers(settings)

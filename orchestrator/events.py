@@ -140,6 +140,9 @@ class ModelCalled(Event):
     cost_usd: float | None
     seconds: float
     prompt_chars: int
+    # The structured-output rung the call was made on (json_schema, json_object_schema,
+    # tool, json_object); None for an unstructured call or the plain-text rung.
+    output_mode: str | None = None
 
 
 class ModelRetry(Event):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -202,7 +202,11 @@ class Conductor:
         facts = facts or Facts()
         self.deps.bus.emit(FactsGathered(facts=facts))
         draft = await self._structured(
-            "orchestrator.plan", context.plan(state, facts), PlanDraft, check=self._check_plan
+            "orchestrator.plan",
+            context.plan(state, facts),
+            PlanDraft,
+            check=self._check_plan,
+            enums={"PlanStep.owner": state.team_names()},
         )
         plan = draft.plan() if draft is not None else _no_plan()
         state.ledger = TaskLedger(task=state.task, facts=facts, plan=plan)
@@ -220,6 +224,7 @@ class Conductor:
             context.revise_plan(state, facts, reason),
             ReplanDraft,
             check=self._check_plan,
+            enums={"PlanStep.owner": state.team_names()},
         )
         plan = draft.plan() if draft is not None else ledger.plan.model_copy(update={"reset": ()})
         state.ledger = ledger.revise(facts=facts, plan=plan, reason=reason, round=state.rounds)
@@ -255,6 +260,8 @@ class Conductor:
                 schema=ProgressLedger,
                 check=self._check_progress,
                 on_invalid=self._on_invalid("orchestrator.progress"),
+                # Grammar-constrained decoding can then only name a member of the team.
+                enums={"Speaker.answer": self.state.team_names()},
             )
         except StructuredOutputError as exc:
             self.deps.bus.emit(LedgerUnusable(purpose=exc.purpose, error=exc.last_error))
@@ -402,6 +409,7 @@ class Conductor:
         messages: list[Message],
         schema: type[T],
         check: Callable[[T], None] | None = None,
+        enums: Mapping[str, Sequence[str]] | None = None,
     ) -> T | None:
         """A structured reply, or None (with an event) if the model never produced one."""
         try:
@@ -412,6 +420,7 @@ class Conductor:
                 schema=schema,
                 check=check,
                 on_invalid=self._on_invalid(purpose),
+                enums=enums,
             )
         except StructuredOutputError as exc:
             self.deps.bus.emit(LedgerUnusable(purpose=purpose, error=exc.last_error))

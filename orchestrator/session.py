@@ -121,7 +121,7 @@ def build_models(
 
 def preflight(config: RunConfig, environ: Mapping[str, str]) -> None:
     """Fail before a run directory exists if the team or the models can't be had."""
-    from orchestrator.models.providers import resolve_provider
+    from orchestrator.models.factory import check_spec
 
     known = team_registry.available()
     unknown = [n for n in config.settings.team if team_registry.family(n) not in known]
@@ -136,7 +136,7 @@ def preflight(config: RunConfig, environ: Mapping[str, str]) -> None:
     for role in (ORCHESTRATOR_ROLE, *config.settings.team):
         spec = config.settings.model_for(role)
         if spec is not None:
-            resolve_provider(spec, environ)
+            check_spec(spec, environ)
 
 
 def build_human(config: RunConfig, cursor: int, interactive: bool) -> HumanChannel:

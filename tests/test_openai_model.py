@@ -364,6 +364,64 @@ async def test_unsupported_json_schema_steps_down_to_the_tool_rung(
     assert second["tool_choice"] == {"type": "function", "function": {"name": "Plan"}}
 
 
+LLAMA_CPP_500 = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+)
+
+
+async def test_a_refused_rung_is_remembered_so_later_calls_do_not_probe_it(
+    server: FakeOpenAI, make_model: MakeModel
+) -> None:
+    # llama-cpp-python's server refuses json_schema with a 500 holding a validation error.
+    server.reply_error(500, LLAMA_CPP_500)
+    for _ in range(2):
+        server.reply_completion(
+            None, tool_calls=[tool_call("call_1", "Plan", '{"steps": ["go"], "done": true}')]
+        )
+    model = make_model("compatible:llama", capabilities=CapabilityOverrides(structured_output=True))
+
+    for _ in range(2):
+        plan = await generate(model, purpose="plan", messages=[Message.user("Plan.")], schema=Plan)
+        assert plan == Plan(steps=["go"], done=True)
+
+    forms = [r.json.get("response_format", {}).get("type", "tool") for r in server.requests]
+    assert forms == ["json_schema", "tool", "tool"]
+    assert not model.capabilities.structured_output
+    assert model.capabilities.tools
+
+
+async def test_schema_in_json_mode_goes_on_the_wire_and_is_dropped_when_refused(
+    server: FakeOpenAI, make_model: MakeModel
+) -> None:
+    server.reply_error(400, "response_format: 'schema' is not supported")
+    server.reply_completion('{"steps": [], "done": false}')
+    model = make_model(
+        "compatible:llama",
+        capabilities=CapabilityOverrides(tools=False, json_mode_schema=True),
+    )
+    plan = await generate(model, purpose="plan", messages=[Message.user("Plan.")], schema=Plan)
+    assert plan == Plan(steps=[], done=False)
+    first, second = (r.json["response_format"] for r in server.requests)
+    assert first == {"type": "json_object", "schema": strict_schema(Plan)}
+    assert second == {"type": "json_object"}
+    assert not model.capabilities.json_mode_schema
+    assert model.capabilities.json_mode
+
+
+async def test_local_servers_get_the_output_limit_under_both_names(
+    server: FakeOpenAI, make_model: MakeModel
+) -> None:
+    server.reply_completion("ok")
+    server.reply_completion("ok")
+    await make_model("compatible:llama").complete(ask(max_output_tokens=9))
+    await make_model("openai:o3").complete(ask(max_output_tokens=9))
+    local, hosted = (r.json for r in server.requests)
+    assert (local["max_tokens"], local["max_completion_tokens"]) == (9, 9)
+    assert "max_tokens" not in hosted
+    assert hosted["max_completion_tokens"] == 9
+
+
 # --- errors --------------------------------------------------------------------------
 
 

@@ -226,3 +226,60 @@ def test_the_person_at_the_terminal_answers_the_teams_question(tmp_path: Path) -
     )  # the answer reached the orchestrator
     assert "Europe/Berlin" in output
     assert "solved" in output
+
+
+def test_run_flags_choose_the_model_and_the_limits(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/v1")
+    with FakeOpenAI() as server:
+        # Same provider as the config's default: its settings stay, with our server's URL.
+        config.write_text(config.read_text().replace("http://127.0.0.1:9/v1", server.base_url))
+        server.reply(
+            reply({"given": [], "to_look_up": [], "to_derive": [], "guesses": []}),
+            reply({"steps": [{"owner": "user", "action": "ask"}]}),
+            reply(ledger(False, "Which answer?")),
+            reply({"answer": "7", "evidence": [], "confidence": "best_guess"}),
+        )
+        done = subprocess.run(
+            [
+                *(CLI, "run", "What is the answer?", "--config", str(config)),
+                *("--model", "compatible:other-model", "--max-rounds", "1"),
+                *("--max-seconds", "50", "--max-cost", "0.25"),
+                *("--runs-dir", str(tmp_path / "runs"), "--quiet"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+        requests = list(server.requests)
+    assert done.returncode == 0, done.stderr
+    assert {r.json["model"] for r in requests} == {"other-model"}
+    (run_dir,) = list_runs(tmp_path / "runs")
+    store = RunStore(run_dir)
+    settings = store.load_config().settings
+    assert settings.limits.max_rounds == 1
+    assert settings.limits.max_seconds == 50
+    assert settings.limits.max_cost_usd == 0.25
+    result = store.load_result()
+    assert result is not None
+    assert result.stop_reason.value == "max_rounds"
+
+
+def test_run_flags_out_of_range_are_refused_before_a_run_starts(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/v1")
+    for flag, value in (("--max-rounds", "-5"), ("--max-seconds", "0"), ("--max-cost", "0")):
+        done = subprocess.run(
+            [CLI, "run", "task", "--config", str(config), flag, value],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+        assert done.returncode == 2, (flag, done.stderr)
+        assert f"{flag}: Input should be greater than" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists()

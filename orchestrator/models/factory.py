@@ -12,7 +12,9 @@ from specialists.models.protocol import Capabilities, ModelClient, ModelConfigEr
 NO_MODEL_ADVICE = (
     "no model is configured. Set one with the environment variable ORCHESTRATOR_MODEL "
     "(e.g. ORCHESTRATOR_MODEL=openai:gpt-4o with OPENAI_API_KEY set, or "
-    "ORCHESTRATOR_MODEL=ollama:qwen2.5 for a local server), or in orchestrator.yaml:\n"
+    "ORCHESTRATOR_MODEL=ollama:qwen2.5 for a local server, or --model local:smollm2 for "
+    "a tiny offline model once `scripts/setup.sh --dev` has installed it), or in "
+    "orchestrator.yaml:\n"
     "    models:\n      default: openai:gpt-4o\n"
     "To see a full run without any model, try the offline demo:\n"
     "    orchestrator scenario run scenarios/demo.yaml --watch"
@@ -26,9 +28,25 @@ def create_client(spec: ModelSpec, environ: Mapping[str, str]) -> ModelClient:
             "the 'scripted' model replays a script and can only be used from a scenario file "
             "(see scenarios/ for examples)"
         )
+    if spec.provider == "local":
+        from orchestrator.models.local import LocalModel
+
+        return LocalModel(spec, environ)
     from orchestrator.models.openai_model import OpenAIModel
 
     return OpenAIModel(spec, environ)
+
+
+def check_spec(spec: ModelSpec, environ: Mapping[str, str]) -> None:
+    """Raise ModelConfigError now if `spec` could not be made into a client later."""
+    if spec.provider == "local":
+        from orchestrator.models.local import check
+
+        check(spec)
+        return
+    from orchestrator.models.providers import resolve_provider
+
+    resolve_provider(spec, environ)
 
 
 def pricing_for(spec: ModelSpec) -> Pricing | None:

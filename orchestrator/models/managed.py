@@ -25,6 +25,7 @@ from specialists.models.protocol import (
     RateLimited,
     Usage,
 )
+from specialists.models.structured import output_mode
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -152,6 +153,7 @@ class ManagedModel:
                 cost_usd=cost,
                 seconds=round(seconds, 4),
                 prompt_chars=request.prompt_chars(),
+                output_mode=output_mode(request),
             )
         )
 

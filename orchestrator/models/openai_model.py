@@ -15,17 +15,20 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
-from orchestrator.models.profiles import capabilities_for
+from orchestrator.models.profiles import LOCAL_PROVIDERS, capabilities_for
 from orchestrator.models.providers import ProviderSettings, resolve_provider
 from orchestrator.models.spec import ModelSpec
 from specialists.models.protocol import (
     Capabilities,
+    JsonObjectFormat,
+    JsonSchemaFormat,
     Message,
     ModelError,
     ModelRequest,
@@ -41,20 +44,30 @@ from specialists.models.protocol import (
     Usage,
 )
 
-# A 400 is a missing feature (so the structured-output ladder may step down) only when it
-# names a feature *and* says it is unsupported; other 400s are bugs in our request.
+# An error is a missing feature (so the structured-output ladder may step down) only when
+# it names a feature *and* refuses it; other 400s are bugs in our request. Some servers
+# refuse with a 5xx: llama-cpp-python answers `json_schema` with a 500 carrying its
+# request-validation error ("Input should be 'text' or 'json_object'").
 _FEATURE = re.compile(r"response_format|json_schema|json schema|tool_choice|tool choice|\btools?\b")
 _REFUSAL = re.compile(r"not supported|unsupported|does not support|doesn't support|requires\s+--")
+_INVALID = re.compile(r"validation error|input should be|not a valid|invalid|not permitted")
 
 
 class OpenAIModel:
     """A ModelClient for `openai:`, `azure:`, `ollama:`, `vllm:`, ... model specs."""
 
-    def __init__(self, spec: ModelSpec, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        environ: Mapping[str, str] | None = None,
+        capabilities: Capabilities | None = None,
+    ) -> None:
         env = os.environ if environ is None else environ
         self._spec = spec
         self._settings = resolve_provider(spec, env)
-        self._capabilities = capabilities_for(spec)
+        # Starts from the profile (or what a wrapping client knows) and loses every feature
+        # the server refuses, so the ladder never probes a refused rung twice in a run.
+        self._capabilities = capabilities or capabilities_for(spec)
         self._where = f"{self._settings.provider} model '{spec.model_name}'"
         self._client = _make_client(spec, self._settings, env)
 
@@ -75,7 +88,10 @@ class OpenAIModel:
         try:
             result: object = await self._client.chat.completions.create(**body)
         except openai.APIError as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+            if isinstance(error, UnsupportedFeature):
+                self._capabilities = without_refused(self._capabilities, request, str(error))
+            raise error from exc
         except UnicodeEncodeError as exc:
             # Text that is not valid Unicode (a lone surrogate, e.g. from a file name that
             # is not UTF-8) cannot be sent; resending it never helps.
@@ -119,6 +135,10 @@ class OpenAIModel:
             body["temperature"] = temperature
         if request.max_output_tokens is not None:
             body["max_completion_tokens"] = request.max_output_tokens
+            if self._settings.provider in LOCAL_PROVIDERS:
+                # Local servers (llama-cpp-python's among them) know only the older name
+                # and ignore the new one; OpenAI's reasoning models refuse the old one.
+                body["max_tokens"] = request.max_output_tokens
         return body
 
     def _error(self, exc: openai.APIError) -> ModelError:
@@ -229,6 +249,8 @@ def _response_format(fmt: ResponseFormat | None) -> dict[str, Any] | None:
         return None
     if fmt == "json_object":
         return {"type": "json_object"}
+    if isinstance(fmt, JsonObjectFormat):
+        return {"type": "json_object", "schema": fmt.schema}
     return {
         "type": "json_schema",
         "json_schema": {"name": fmt.name, "schema": fmt.schema, "strict": fmt.strict},
@@ -275,12 +297,30 @@ def _status_error(where: str, exc: openai.APIStatusError) -> ModelError:
         return RateLimited(message, retry_after=parse_retry_after(exc.response.headers))
     if status == 408:
         return ModelTimeout(message)
+    lowered = detail.lower()
+    if _FEATURE.search(lowered):
+        if status in (400, 422) and _REFUSAL.search(lowered):
+            return UnsupportedFeature(message, status=status)
+        if status >= 500 and (_REFUSAL.search(lowered) or _INVALID.search(lowered)):
+            return UnsupportedFeature(message, status=status)
     if status >= 500:
         return ProviderError(message, status=status)
-    lowered = detail.lower()
-    if status in (400, 422) and _FEATURE.search(lowered) and _REFUSAL.search(lowered):
-        return UnsupportedFeature(message, status=status)
     return ModelRequestError(message, status=status)
+
+
+def without_refused(caps: Capabilities, request: ModelRequest, error: str) -> Capabilities:
+    """`caps` less the feature `request` used that the server refused in `error`."""
+    fmt = request.response_format
+    lowered = error.lower()
+    if fmt is not None and fmt != "text" and re.search(r"response_format|json", lowered):
+        if isinstance(fmt, JsonSchemaFormat):
+            return replace(caps, structured_output=False)
+        if isinstance(fmt, JsonObjectFormat):
+            return replace(caps, json_mode_schema=False)
+        return replace(caps, json_mode=False, json_mode_schema=False)
+    if request.tools and re.search(r"tool", lowered):
+        return replace(caps, tools=False)
+    return caps
 
 
 def _detail(exc: openai.APIStatusError) -> str:

@@ -42,6 +42,9 @@ PROVIDERS: Mapping[str, _Provider] = {
     "lmstudio": _Provider("http://localhost:1234/v1", None, False),
     "llamacpp": _Provider("http://localhost:8080/v1", None, False),
     "compatible": _Provider(None, None, False),
+    # A llama.cpp server this process starts itself (orchestrator.models.local): the URL
+    # is filled in once it runs.
+    "local": _Provider(None, None, False),
 }
 
 

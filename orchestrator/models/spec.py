@@ -12,6 +12,7 @@ class CapabilityOverrides(BaseModel):
     tools: bool | None = None
     structured_output: bool | None = None
     json_mode: bool | None = None
+    json_mode_schema: bool | None = None
     context_tokens: int | None = Field(
         default=None, ge=512, description="The model's context length in tokens."
     )

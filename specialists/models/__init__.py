@@ -3,6 +3,7 @@
 from specialists.models.protocol import (
     Capabilities,
     ImagePart,
+    JsonObjectFormat,
     JsonSchemaFormat,
     Message,
     ModelClient,
@@ -26,6 +27,7 @@ from specialists.models.protocol import (
 __all__ = [
     "Capabilities",
     "ImagePart",
+    "JsonObjectFormat",
     "JsonSchemaFormat",
     "Message",
     "ModelClient",

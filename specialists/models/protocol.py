@@ -62,7 +62,15 @@ class JsonSchemaFormat:
     strict: bool = True
 
 
-ResponseFormat = Literal["text", "json_object"] | JsonSchemaFormat
+@dataclass(frozen=True)
+class JsonObjectFormat:
+    """JSON mode constrained to a schema: `{"type": "json_object", "schema": ...}`, an
+    extension of llama.cpp's servers, which compile the schema into a decoding grammar."""
+
+    schema: dict[str, Any]
+
+
+ResponseFormat = Literal["text", "json_object"] | JsonSchemaFormat | JsonObjectFormat
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,7 @@ class Capabilities:
     tools: bool = True
     structured_output: bool = False  # native json_schema response format
     json_mode: bool = True  # response_format json_object
+    json_mode_schema: bool = False  # json_object takes a `schema` (llama.cpp's grammar)
     # How many tokens the model reads and writes per request (prompt + output); the
     # context builder budgets every prompt from this.
     context_tokens: int = 8192

@@ -1,22 +1,27 @@
 """Structured output that works on any model: the ladder, and errors fed back on retry.
 
-Rungs, best first, chosen from the model's capabilities: native json_schema → a forced
-tool call → JSON mode → plain text with the JSON extracted. If a provider rejects a rung
-(`UnsupportedFeature`), the next one is tried. Output that does not validate is sent back
-to the model with the exact validation errors, a bounded number of times.
+Rungs, best first, chosen from the model's capabilities: native json_schema → JSON mode
+constrained to the schema (llama.cpp's grammar extension) → a forced tool call → JSON mode
+→ plain text with the JSON extracted. If a provider rejects a rung (`UnsupportedFeature`),
+the next one is tried (and the client stops offering it for the rest of the run). Output
+that does not validate is sent back to the model with the exact validation errors, a
+bounded number of times. `enums` close a string field over a set of values (the team's
+names): put into the schema, a grammar-constrained decoder cannot produce anything else.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from specialists.models.protocol import (
     Capabilities,
+    JsonObjectFormat,
     JsonSchemaFormat,
     Message,
     ModelClient,
@@ -28,13 +33,18 @@ from specialists.models.protocol import (
 )
 
 T = TypeVar("T", bound=BaseModel)
-Mode = Literal["json_schema", "tool", "json_object", "text"]
+Mode = Literal["json_schema", "json_object_schema", "tool", "json_object", "text"]
+Enums = Mapping[str, Sequence[str]]
 
 
 def ladder(caps: Capabilities) -> list[Mode]:
     modes: list[Mode] = []
     if caps.structured_output:
         modes.append("json_schema")
+    if caps.json_mode and caps.json_mode_schema:
+        # Grammar-constrained like json_schema, and on the servers that offer it more
+        # dependable than a forced tool call through their chat templates.
+        modes.append("json_object_schema")
     if caps.tools:
         modes.append("tool")
     if caps.json_mode:
@@ -68,18 +78,19 @@ def extract_json(text: str) -> Any:
     A candidate that fails to parse hides every `{` inside it, so a truncated object is
     reported as broken JSON rather than mistaken for one of its inner objects.
     """
+    # strict=False: models write raw newlines and tabs inside strings; that is still data.
     stripped = text.strip()
     try:
-        return json.loads(stripped)
+        return json.loads(stripped, strict=False)
     except json.JSONDecodeError:
         pass
     fence = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.DOTALL)
     if fence:
         try:
-            return json.loads(fence.group(1))
+            return json.loads(fence.group(1), strict=False)
         except json.JSONDecodeError:
             pass
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)
     first_error: json.JSONDecodeError | None = None
     resume_at = 0
     for match in re.finditer(r"[{\[]", text):
@@ -93,7 +104,11 @@ def extract_json(text: str) -> Any:
             resume_at = max(err.pos, match.start() + 1)
     if first_error is None:
         raise ValueError("the reply contains no JSON object")
-    cut_off = first_error.pos >= len(text.rstrip()) - 1
+    # The text ended inside the value: at its last character, or inside a string (whose
+    # error points at where the string starts).
+    cut_off = first_error.pos >= len(text.rstrip()) - 1 or first_error.msg.startswith(
+        "Unterminated string"
+    )
     raise ValueError(
         f"the reply's JSON is invalid: {first_error.msg} at line {first_error.lineno} "
         f"column {first_error.colno}" + (" (it looks cut off)" if cut_off else "")
@@ -109,15 +124,82 @@ def describe(exc: Exception) -> str:
     return str(exc)
 
 
+def with_enums(schema: dict[str, Any], enums: Enums) -> dict[str, Any]:
+    """`schema` with an `enum` on each named string property: "Def.field" names a property
+    of the `$defs` entry Def (every use of Def gets it), "field" a root property."""
+    constrained = copy.deepcopy(schema)
+    for key, values in enums.items():
+        def_name, _, field = key.rpartition(".")
+        node = constrained.get("$defs", {}).get(def_name) if def_name else constrained
+        if not isinstance(node, dict):
+            raise ValueError(f"enums: the schema has no definition {def_name!r}")
+        prop = node.get("properties", {}).get(field)
+        if not isinstance(prop, dict):
+            raise ValueError(f"enums: {key!r} names no property of the schema")
+        if not values:
+            raise ValueError(f"enums: {key!r} allows no value")
+        strings = [b for b in prop.get("anyOf", [prop]) if b.get("type") == "string"]
+        if not strings:
+            raise ValueError(f"enums: {key!r} is not a string property")
+        for branch in strings:
+            branch["enum"] = list(values)
+    return constrained
+
+
+def enum_errors(value: BaseModel, enums: Enums) -> list[str]:
+    """Every field of `value` outside its enum, as advice for the model (the rungs without
+    a grammar can still produce one)."""
+    errors = []
+    for key, allowed in enums.items():
+        def_name, _, field = key.rpartition(".")
+        for path, owner in _instances(value, def_name or type(value).__name__, ""):
+            got = getattr(owner, field, None)
+            if got is not None and got not in allowed:
+                where = f"{path}.{field}" if path else field
+                errors.append(f"{where}: {got!r} is not one of: {', '.join(allowed)}")
+    return errors
+
+
+def _instances(node: Any, cls_name: str, path: str) -> Iterator[tuple[str, BaseModel]]:
+    if isinstance(node, BaseModel):
+        if type(node).__name__ == cls_name:
+            yield path, node
+        for name in type(node).model_fields:
+            yield from _instances(getattr(node, name), cls_name, f"{path}.{name}".lstrip("."))
+    elif isinstance(node, list | tuple):
+        for i, item in enumerate(node):
+            yield from _instances(item, cls_name, f"{path}.{i}")
+    elif isinstance(node, dict):
+        for k, item in node.items():
+            yield from _instances(item, cls_name, f"{path}.{k}")
+
+
+def output_mode(request: ModelRequest) -> Mode | None:
+    """The rung a request was made on (None: an unstructured call, or the text rung)."""
+    fmt = request.response_format
+    if isinstance(fmt, JsonSchemaFormat):
+        return "json_schema"
+    if isinstance(fmt, JsonObjectFormat):
+        return "json_object_schema"
+    if fmt == "json_object":
+        return "json_object"
+    if request.tools and request.tool_choice not in (None, "auto", "required", "none"):
+        return "tool"
+    return None
+
+
 def _request(
-    purpose: str, messages: Sequence[Message], cls: type[BaseModel], mode: Mode
+    purpose: str, messages: Sequence[Message], name: str, schema: dict[str, Any], mode: Mode
 ) -> ModelRequest:
-    name = cls.__name__
-    schema = strict_schema(cls)
     if mode == "json_schema":
         return ModelRequest(
             purpose, tuple(messages), response_format=JsonSchemaFormat(name, schema)
         )
+    if mode == "json_object_schema":
+        hint = Message.user(
+            "Reply with a JSON object matching this JSON schema:\n" + json.dumps(schema)
+        )
+        return ModelRequest(purpose, (*messages, hint), response_format=JsonObjectFormat(schema))
     if mode == "tool":
         tool = ToolSpec(name, f"Record the {name}.", schema)
         return ModelRequest(purpose, tuple(messages), tools=(tool,), tool_choice=name)
@@ -144,10 +226,16 @@ async def generate(
     check: Callable[[T], None] | None = None,
     attempts: int = 3,
     on_invalid: Callable[[int, str], None] | None = None,
+    enums: Enums | None = None,
 ) -> T:
     """Ask `model` for a `schema` instance. `check` adds rules a schema can't express
     (e.g. "the speaker must be on the team"); it raises ValueError with advice for the
-    model. Raises StructuredOutputError after `attempts` invalid replies."""
+    model. `enums` restricts string fields to listed values (see `with_enums`), in the
+    schema sent and when validating. Raises StructuredOutputError after `attempts`
+    invalid replies."""
+    json_schema = strict_schema(schema)
+    if enums:
+        json_schema = with_enums(json_schema, enums)
     modes = ladder(model.capabilities)
     rung = 0
     convo = list(messages)
@@ -155,8 +243,9 @@ async def generate(
     attempt = 0
     while attempt < attempts:
         mode = modes[rung]
+        request = _request(purpose, convo, schema.__name__, json_schema, mode)
         try:
-            response = await model.complete(_request(purpose, convo, schema, mode))
+            response = await model.complete(request)
         except UnsupportedFeature:
             if rung + 1 >= len(modes):
                 raise
@@ -166,8 +255,11 @@ async def generate(
         raw = _raw_output(response, mode)
         try:
             value = schema.model_validate(extract_json(raw))
-            if check is not None:
+            if check is not None:  # the caller's own words first: they know the domain
                 check(value)
+            outside = enum_errors(value, enums) if enums else []
+            if outside:
+                raise ValueError("; ".join(outside))
             return value
         except (ValueError, ValidationError) as exc:
             last_error = describe(exc)
