@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from ledgers import FinalStatus, Limits
 from orchestrator import session
+from orchestrator.cli_help import conventional_help, version_option
 from orchestrator.columns import print_columns
 from orchestrator.config import Settings, load_settings
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import OrchestratorError, RunStopped
 from orchestrator.evaluation.cli import eval_app
-from orchestrator.events import Subscriber
+from orchestrator.events import Background, Subscriber
 from orchestrator.indexing import index_app
 from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
@@ -30,12 +36,34 @@ app = typer.Typer(
     help=(
         "Solve open-ended tasks with a team of AI specialists, directed by an orchestrator "
         "that keeps a task ledger (facts and plan) and a progress ledger (who acts next).\n\n"
-        "Try the offline demo first:  orchestrator scenario run scenarios/demo.yaml --watch"
+        "Try the offline demo first:  orchestrator scenario run scenarios/demo.yaml --watch\n\n"
+        "Exit codes of run and resume: 0 solved, 3 best guess, 4 failed, 1 the run stopped "
+        "(its directory could not be written; resume it), 2 bad input, 130 interrupted."
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _main(version: Annotated[bool, version_option()] = False) -> None:
+    """The command-line entry point; `--version` is handled by its callback."""
+
+
+# What `run` and `resume` exit with, so scripts and CI can tell the outcomes apart.
+EXIT_SOLVED = 0
+EXIT_STOPPED = 1  # the run could not go on (its directory cannot be written); resume it
+EXIT_BAD_INPUT = 2
+EXIT_BEST_GUESS = 3
+EXIT_FAILED = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; resume it
+EXIT_FOR_STATUS = {
+    FinalStatus.SOLVED: EXIT_SOLVED,
+    FinalStatus.BEST_GUESS: EXIT_BEST_GUESS,
+    FinalStatus.FAILED: EXIT_FAILED,
+}
 scenario_app = typer.Typer(
     help="Run scenario files: scripted or real runs with expectations.", no_args_is_help=True
 )
@@ -58,13 +86,18 @@ RunsDirOpt = Annotated[
     Path | None,
     typer.Option("--runs-dir", help="Where run directories go (default: from config, ./runs)."),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final answer.")]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No live view: print only the answer (or why it failed) and the run."
+    ),
+]
 JsonLogsOpt = Annotated[
     bool, typer.Option("--log-json", help="Also write every event as a JSON log line to stderr.")
 ]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -72,7 +105,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _subscribers(quiet: bool, log_json: bool) -> list[Subscriber]:
     subs: list[Subscriber] = []
     if not quiet:
-        subs.append(LiveView(console))
+        subs.append(Background(LiveView(console)))  # the terminal never holds up the run
     if log_json:
         from orchestrator import logs
 
@@ -81,24 +114,62 @@ def _subscribers(quiet: bool, log_json: bool) -> list[Subscriber]:
     return subs
 
 
-def _print_result(result: FinalResult, store: RunStore, quiet: bool) -> None:
-    if quiet:
-        console.print(result.answer, highlight=False)
-    console.print(f"[dim]run directory: {store.root}[/]", highlight=False)
-
-
-def _execute(store: RunStore, subscribers: Sequence[Subscriber], interactive: bool) -> FinalResult:
-    try:
-        return asyncio.run(session.execute(store, subscribers=subscribers, interactive=interactive))
-    except (OrchestratorError, ModelError) as exc:
-        _fail(f"{exc} (run directory: {store.root})")
-    except KeyboardInterrupt:
+def _finish(result: FinalResult, store: RunStore, quiet: bool) -> NoReturn:
+    """Print the outcome (quiet: the answer on stdout, why it is not solved on stderr)
+    and exit with the code for its status."""
+    if quiet and result.answer:
+        console.print(result.answer, highlight=False, soft_wrap=True)
+    if result.status is not FinalStatus.SOLVED:
+        detail = f": {result.stop_detail}" if result.stop_detail else ""
         errors.print(
-            "\n[yellow]Interrupted.[/] Nothing is lost; continue with:\n"
-            f"  orchestrator resume {escape(str(store.root))}",
+            f"{result.status.value} (stop: {result.stop_reason.value}){escape(detail)}",
+            highlight=False,
             soft_wrap=True,
         )
-        raise typer.Exit(130) from None
+    console.print(f"[dim]run directory: {escape(str(store.root))}[/]", highlight=False)
+    raise typer.Exit(EXIT_FOR_STATUS[result.status])
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[list[int]]:
+    """SIGTERM stops a run the way Ctrl-C does: logged, resumable, exit 130.
+    Yields a list that holds the signal received, if any."""
+    received: list[int] = []
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        signal.raise_signal(signal.SIGINT)  # asyncio.run turns it into a cancellation
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _execute(
+    store: RunStore, subscribers: Sequence[Subscriber], interactive: bool, quiet: bool
+) -> NoReturn:
+    with _sigterm_as_interrupt() as received:
+        try:
+            result = asyncio.run(
+                session.execute(store, subscribers=subscribers, interactive=interactive)
+            )
+        except RunStopped as exc:
+            if exc.answer:
+                console.print(exc.answer, highlight=False, soft_wrap=True)
+            _fail(str(exc), EXIT_STOPPED)
+        except (OrchestratorError, ModelError) as exc:
+            _fail(f"{exc} (run directory: {store.root})")
+        except KeyboardInterrupt:
+            what = "Terminated (SIGTERM)." if received else "Interrupted."
+            errors.print(
+                f"\n[yellow]{what}[/] Nothing is lost; continue with:\n"
+                f"  orchestrator resume {escape(str(store.root))}",
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    _finish(result, store, quiet)
 
 
 @app.command()
@@ -116,6 +187,8 @@ def run(
     log_json: JsonLogsOpt = False,
 ) -> None:
     """Run TASK with the model(s) from your config; the person at the terminal can be asked questions."""
+    if not task.strip():
+        _fail("the task is empty; say in plain words what you want done")
     try:
         settings, _ = load_settings(config, os.environ)
         settings = _override(settings, team, max_rounds, max_seconds, runs_dir)
@@ -126,8 +199,7 @@ def run(
         store = session.start(run_config)
     except (OrchestratorError, ModelError) as exc:
         _fail(str(exc))
-    result = _execute(store, _subscribers(quiet, log_json), interactive=True)
-    _print_result(result, store, quiet)
+    _execute(store, _subscribers(quiet, log_json), interactive=True, quiet=quiet)
 
 
 def _override(
@@ -137,37 +209,81 @@ def _override(
     max_seconds: float | None,
     runs_dir: Path | None,
 ) -> Settings:
-    limits = settings.limits.model_copy(
-        update={
-            k: v
-            for k, v in (("max_rounds", max_rounds), ("max_seconds", max_seconds))
-            if v is not None
-        }
-    )
+    flags = {"max_rounds": max_rounds, "max_seconds": max_seconds}
+    limits = _limits(settings.limits, {k: v for k, v in flags.items() if v is not None})
     update: dict[str, object] = {"limits": limits}
-    if team:
-        update["team"] = [t.strip() for t in team.split(",") if t.strip()]
+    if team is not None:
+        names = [t.strip() for t in team.split(",") if t.strip()]
+        if not names:
+            raise OrchestratorError(f"--team {team!r}: name at least one specialist, e.g. 'user'")
+        update["team"] = names
     if runs_dir is not None:
         update["runs_dir"] = runs_dir
     return Settings.model_validate({**settings.model_dump(), **update})
 
 
+def _limits(limits: Limits, flags: dict[str, object]) -> Limits:
+    """`limits` with the command line's values, validated (model_copy would skip that)."""
+    try:
+        return Limits.model_validate({**limits.model_dump(), **flags})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = "--" + str(err["loc"][0]).replace("_", "-")
+        message = err["msg"].removeprefix("Value error, ")
+        raise OrchestratorError(f"{flag}: {message} (got {err['input']!r})") from None
+
+
+RunArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="RUN", help="A run directory, or a run id as `orchestrator runs` lists it."
+    ),
+]
+
+
 @app.command()
 def resume(
-    run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")],
+    run: RunArg,
+    config: ConfigOpt = None,
     quiet: QuietOpt = False,
     log_json: JsonLogsOpt = False,
 ) -> None:
     """Continue a run stopped by Ctrl-C, a crash or kill -9, from its last completed round."""
     try:
-        store = RunStore.open(run_dir)
+        store = RunStore.open(_find_run(run, config))
         if (done := store.load_result()) is not None:
-            console.print(f"This run already finished ({done.status.value}): {done.answer}")
-            return
+            console.print(
+                f"This run already finished ({done.status.value}): {escape(done.answer)}",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_FOR_STATUS[done.status])
     except OrchestratorError as exc:
         _fail(str(exc))
-    result = _execute(store, _subscribers(quiet, log_json), interactive=sys.stdin.isatty())
-    _print_result(result, store, quiet)
+    interactive = sys.stdin.isatty()
+    _execute(store, _subscribers(quiet, log_json), interactive=interactive, quiet=quiet)
+
+
+def _find_run(run: str, config: Path | None) -> Path:
+    """A run directory as given, or the run with this id (or unique id prefix) under the
+    runs directory, its scenario runs and its evaluations' trials."""
+    given = Path(run)
+    if given.is_dir() or os.sep in run or not run:
+        return given
+    root = _runs_dir(config)
+    places = [root, root / "scenarios", *sorted(root.glob("evals/*/runs/*/*"))]
+    exact = [place / run for place in places if (place / run).is_dir()]
+    if exact:
+        return exact[0]
+    prefixed = [p for place in places for p in list_runs(place) if p.name.startswith(run)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        names = ", ".join(p.name for p in prefixed[:5])
+        raise OrchestratorError(f"{run}: more than one run starts with this ({names}); say which")
+    raise OrchestratorError(
+        f"{run}: no such run directory, nor a run with this id under {root} "
+        "(see `orchestrator runs`)"
+    )
 
 
 @app.command("runs")
@@ -178,8 +294,17 @@ def list_runs_command(
 ) -> None:
     """List recent runs, newest first."""
     root = runs_dir or _runs_dir(config)
+    found = list_runs(root)
+    if not found:
+        console.print(
+            f"No runs in {escape(str(root))}. Scenario runs go to {escape(str(root / 'scenarios'))} "
+            f"(orchestrator runs --runs-dir {escape(str(root / 'scenarios'))}); evaluation trials "
+            f"to {escape(str(root / 'evals'))}/<evaluation>/runs/<task>/r<N>.",
+            highlight=False,
+        )
+        return
     rows = [["run", "status", "stop", "rounds", "tokens", "cost", "task"]]
-    rows += [_run_row(path) for path in list_runs(root)[:limit]]
+    rows += [_run_row(path) for path in found[:limit]]
     # The run id (what `show` and `resume` take) is never cut; only the task gives way.
     print_columns(console, f"Runs in {root}", rows, flexible=6)
 
@@ -214,19 +339,22 @@ def _run_row(path: Path) -> list[str]:
 
 
 @app.command()
-def show(run_dir: Annotated[Path, typer.Argument(help="The run directory to show.")]) -> None:
+def show(run: RunArg, config: ConfigOpt = None) -> None:
     """Print a readable transcript of a run: facts, plans, every round, the final answer."""
     try:
-        store = RunStore.open(run_dir)
+        store = RunStore.open(_find_run(run, config))
         store.load_config()
+        view = LiveView(console, reply_chars=4000)
+        for event in store.events():
+            view(event)
+        finished = store.load_result() is not None
     except OrchestratorError as exc:
         _fail(str(exc))
-    view = LiveView(console, reply_chars=4000)
-    for event in store.events():
-        view(event)
-    if store.load_result() is None:
+    if not finished:
         console.print(
-            f"[yellow]This run has not finished.[/] Continue it with: orchestrator resume {run_dir}"
+            "[yellow]This run has not finished.[/] Continue it with: "
+            f"orchestrator resume {escape(str(store.root))}",
+            highlight=False,
         )
 
 
@@ -311,7 +439,7 @@ def doctor(config: ConfigOpt = None) -> None:
 
 
 def main() -> None:
-    app()
+    conventional_help(typer.main.get_command(app))(prog_name="orchestrator")
 
 
 if __name__ == "__main__":

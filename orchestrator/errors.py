@@ -38,3 +38,16 @@ class ConfigFileError(OrchestratorError):
 
 class RunDirError(OrchestratorError):
     """A run directory is missing, incomplete or from an incompatible version."""
+
+
+class RunWriteError(RunDirError):
+    """A file of the run directory cannot be written (disk full, permission denied)."""
+
+
+class RunStopped(OrchestratorError):
+    """A run could not go on; what it did is saved up to its last completed round and
+    `orchestrator resume` continues it. `answer` is its final answer if it got that far."""
+
+    def __init__(self, message: str, *, answer: str | None = None) -> None:
+        super().__init__(message)
+        self.answer = answer

@@ -1,0 +1,453 @@
+"""What `orchestrator run`/`resume`/`show`/`runs` tell a person and a script, through the real
+console script: exit codes per outcome, `-q` output, one-line errors instead of tracebacks,
+a run directory that cannot be written, a run that is already running, a torn log.
+
+Scripted runs are created in-process (a scenario's config, not executed) and then executed by
+`orchestrator resume RUN`, which takes the same path as `run` once its directory exists.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator import session
+from orchestrator.events import event_type
+from orchestrator.scenarios.runner import build_config
+from orchestrator.scenarios.schema import Scenario
+from orchestrator.store import CHECKPOINT, EVENTS, RESULT, RunStore
+from orchestrator.yamlfile import load_model
+
+ORCHESTRATOR = Path(sys.executable).parent / "orchestrator"
+
+FACTS = "{json: {given: [g], to_look_up: [], to_derive: [], guesses: []}}"
+PLAN = "{json: {steps: [{owner: user, action: ask}]}}"
+
+
+def progress(done: bool, delay: float = 0.0, question: str = "Which city?") -> str:
+    return (
+        f"{{delay: {delay}, json: {{request_satisfied: {{reason: r, answer: {str(done).lower()}}}, "
+        "in_loop: {reason: r, answer: false}, progress_made: {reason: r, answer: true}, "
+        f"next_speaker: {{reason: r, answer: user}}, instruction: {{reason: r, answer: {question!r}}}}}}}"
+    )
+
+
+def final(answer: str, confidence: str) -> str:
+    return f"{{json: {{answer: {answer!r}, evidence: [e], confidence: {confidence}}}}}"
+
+
+def scenario_text(script: dict[str, list[str]], task: str = "Which city?") -> str:
+    questions = sum(
+        "request_satisfied: {reason: r, answer: false}" in r
+        for r in script.get("orchestrator.progress", [])
+    )
+    lines = [
+        f"name: {task}",
+        f"task: {task!r}",
+        "team: [user]",
+        "limits: {max_rounds: 8}",
+        f"human: [{', '.join(f'Berlin {n}' for n in range(questions))}]",
+        "model:",
+        "  scripted:",
+        "    script:",
+    ]
+    lines += [f"      {purpose}: [{', '.join(replies)}]" for purpose, replies in script.items()]
+    return "\n".join(lines) + "\n"
+
+
+SOLVED = {
+    "orchestrator.facts": [FACTS],
+    "orchestrator.plan": [PLAN],
+    "orchestrator.progress": [progress(False), progress(True)],
+    "orchestrator.final": [final("Berlin", "certain")],
+}
+BEST_GUESS = {**SOLVED, "orchestrator.final": [final("Berlin", "best_guess")]}
+MODEL_DOWN = {"orchestrator.facts": ["{error: {kind: bad_request, message: invalid api key}}"]}
+SLOW = {
+    **SOLVED,
+    "orchestrator.progress": [progress(False, 0.4, f"Question {n}?") for n in range(5)]
+    + [progress(True)],
+}
+
+
+def new_run(tmp_path: Path, script: dict[str, list[str]]) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(scenario_text(script))
+    scenario = load_model(path, Scenario)
+    runs = tmp_path / "runs"
+    return session.start(build_config(path, scenario, runs, {}), runs).root
+
+
+def env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / ".home"
+    home.mkdir(exist_ok=True)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ORCHESTRATOR_", "OPENAI_"))}
+    return {**clean, "COLUMNS": "120", "HOME": str(home)}
+
+
+def cli(tmp_path: Path, *args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ORCHESTRATOR), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def start(tmp_path: Path, *args: str | Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(ORCHESTRATOR), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env(tmp_path),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+def types(run: Path) -> list[str]:
+    return [event_type(e) for e in RunStore(run).events()]
+
+
+def wait_for(run: Path, kind: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while kind not in types(run):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"no {kind} event"
+        time.sleep(0.05)
+
+
+# --- 1, 2: exit codes and what -q prints ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "code", "stderr"),
+    [
+        (SOLVED, 0, ""),
+        (BEST_GUESS, 3, "best_guess (stop: satisfied): r"),  # r: the ledger's reason
+        (MODEL_DOWN, 4, "failed (stop: model_unavailable): "),
+    ],
+    ids=["solved", "best_guess", "failed"],
+)
+def test_quiet_run_exits_with_its_outcome_and_prints_answer_or_reason(
+    tmp_path: Path, script: dict[str, list[str]], code: int, stderr: str
+) -> None:
+    run = new_run(tmp_path, script)
+    done = cli(tmp_path, "resume", run, "-q")
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    out = done.stdout.splitlines()
+    assert out[-1] == f"run directory: {run}"
+    if script is MODEL_DOWN:
+        assert out == [f"run directory: {run}"], "an empty answer printed as an empty line"
+        assert done.stderr.startswith(stderr)
+        assert "invalid api key" in done.stderr  # the provider's reason, not only the code
+    else:
+        assert out[0] == "Berlin"
+        assert done.stderr.strip() == stderr
+
+
+def test_resuming_a_finished_run_exits_with_its_outcome(tmp_path: Path) -> None:
+    run = new_run(tmp_path, BEST_GUESS)
+    assert cli(tmp_path, "resume", run, "-q").returncode == 3
+    again = cli(tmp_path, "resume", run)
+    assert again.returncode == 3
+    assert "already finished (best_guess): Berlin" in again.stdout
+
+
+def test_exit_codes_are_documented() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for line in ("| 0 | solved", "| 3 | best guess", "| 4 | failed", "| 2 | bad input"):
+        assert line in readme
+
+
+# --- 26: bad input gets one line, never a traceback or a run directory ------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--team", ",,", "task"], "error: --team ',,': name at least one specialist"),
+        (["--max-rounds", "-5", "task"], "error: --max-rounds: Input should be greater than"),
+        (["--max-seconds", "0", "task"], "error: --max-seconds: Input should be greater than 0"),
+        (["  "], "error: the task is empty; say in plain words what you want done"),
+    ],
+    ids=["empty-team", "negative-rounds", "zero-seconds", "empty-task"],
+)
+def test_run_rejects_bad_flags_in_one_line_and_creates_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = cli(tmp_path, "run", "--runs-dir", tmp_path / "runs", *args)
+    assert done.returncode == 2
+    assert one_line_error(done).startswith(message)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("where", ["a-file/runs", "/proc/runs", "/proc/self/no/runs"])
+def test_a_runs_dir_that_cannot_be_created_is_one_line(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    config = tmp_path / "orchestrator.yaml"
+    config.write_text("models: ollama:qwen2.5\nteam: [user]\n")
+    done = cli(tmp_path, "run", "--runs-dir", where, "task")
+    assert done.returncode == 2
+    line = one_line_error(done)
+    assert line.startswith(f"error: {where}: cannot create a run directory here (")
+    assert line.endswith("choose another with --runs-dir or runs_dir in the config")
+
+
+def test_a_base_url_that_is_not_a_url_is_a_located_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "orchestrator.yaml"
+    config.write_text("models:\n  default: {model: 'ollama:q', base_url: not a url}\n")
+    done = cli(tmp_path, "run", "task")
+    assert done.returncode == 2
+    assert one_line_error(done) == (
+        "error: orchestrator.yaml:2:42: models.default.base_url: must be an http:// or "
+        "https:// URL, e.g. http://localhost:11434/v1 (got 'not a url')"
+    )
+
+
+CORRUPT = {
+    "result-cut": (
+        RESULT,
+        b'{"schema_version": 1, "status": ',
+        "corrupt, not valid JSON (Expecting",
+    ),
+    "result-list": (RESULT, b"[]", "corrupt, expected a JSON object, found a list"),
+    "result-bytes": (RESULT, b'{"answer": "\xff"}', "corrupt, not UTF-8 text"),
+    "result-dir": (RESULT, None, "unreadable (Is a directory)"),
+    "checkpoint-list": (CHECKPOINT, b"[]", "corrupt, expected a JSON object, found a list"),
+    "checkpoint-deep": (CHECKPOINT, b"[" * 100_000, "corrupt, JSON nested too deeply"),
+    "checkpoint-dir": (CHECKPOINT, None, "unreadable (Is a directory)"),
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "content", "problem"),
+    [
+        pytest.param(command, *case, id=f"{command}-{key}")
+        for key, case in CORRUPT.items()
+        for command in ("show", "resume")
+        if command == "resume" or case[0] == RESULT  # show does not read the checkpoint
+    ],
+)
+def test_a_corrupt_run_file_is_one_line_naming_it(
+    tmp_path: Path, command: str, name: str, content: bytes | None, problem: str
+) -> None:
+    run = new_run(tmp_path, SOLVED)
+    if content is None:
+        (run / name).mkdir()
+    else:
+        (run / name).write_bytes(content)
+    done = cli(tmp_path, command, run)
+    assert done.returncode == 2
+    line = one_line_error(done)
+    assert line.startswith(f"error: {run / name}: {problem}"), line
+    assert not (run / RESULT).is_file() or name == RESULT
+
+
+# --- 25: a run directory that cannot be written -------------------------------------------------
+
+
+def test_a_full_disk_stops_the_run_with_a_named_reason_and_resume_finishes(
+    tmp_path: Path,
+) -> None:
+    run = new_run(tmp_path, SOLVED)
+    (run / EVENTS).symlink_to("/dev/full")  # every write: ENOSPC
+    done = cli(tmp_path, "resume", run, "-q")
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = one_line_error(done)
+    assert line.startswith(f"error: {run / EVENTS}: cannot write (no space left on the disk)")
+    assert line.endswith(f"then continue with: orchestrator resume {run}")
+    assert not (run / RESULT).exists(), "the run went on without its log"
+
+    (run / EVENTS).unlink()  # space is back
+    again = cli(tmp_path, "resume", run, "-q")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == "Berlin"
+
+
+def test_a_file_size_limit_at_the_end_still_prints_the_answer(tmp_path: Path) -> None:
+    run = new_run(tmp_path, SOLVED)
+    assert cli(tmp_path, "resume", run, "-q").returncode == 0
+    size = (run / EVENTS).stat().st_size
+    fresh = new_run(tmp_path / "again", SOLVED)
+    # Enough for most of the log but not its last lines (the final answer and after).
+    limit = size - 300
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = cli(tmp_path, "resume", fresh, "-q", preexec_fn=cap)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.splitlines()[0] == "Berlin", "the answer was lost"
+    assert "cannot write (file size limit reached)" in done.stderr
+    assert f"orchestrator resume {fresh}" in done.stderr
+
+
+# --- 21: one process per run ----------------------------------------------------------------
+
+
+def test_a_second_resume_of_a_running_run_is_refused_naming_the_holder(tmp_path: Path) -> None:
+    run = new_run(tmp_path, SLOW)
+    first = start(tmp_path, "resume", run, "-q")
+    try:
+        wait_for(run, "round_started", first)
+        second = cli(tmp_path, "resume", run, "-q")
+        assert second.returncode == 2
+        line = one_line_error(second)
+        assert line.startswith(f"error: {run}: this run is in use by pid {first.pid} on ")
+        assert "(orchestrator resume " in line
+        _, err = first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert first.returncode == 0, err
+    assert types(run).count("run_finished") == 1
+    seqs = [e.seq for e in RunStore(run).events()]
+    assert seqs == sorted(set(seqs)), "two processes wrote the log"
+
+
+# --- 26: SIGTERM is an interrupt ------------------------------------------------------------
+
+
+def test_sigterm_is_logged_exits_130_and_resume_finishes(tmp_path: Path) -> None:
+    run = new_run(tmp_path, SLOW)
+    proc = start(tmp_path, "resume", run, "-q")
+    try:
+        wait_for(run, "round_started", proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Terminated (SIGTERM)." in err
+    assert f"orchestrator resume {run}" in err
+    assert types(run)[-1] == "run_interrupted"
+    done = cli(tmp_path, "resume", run, "-q")
+    assert done.returncode == 0, done.stderr
+    assert types(run).count("run_finished") == 1
+
+
+# --- 22: a torn multi-byte character at the tail of the log ---------------------------------
+
+
+@pytest.mark.parametrize("command", ["show", "resume"])
+def test_a_torn_multibyte_tail_is_repaired(tmp_path: Path, command: str) -> None:
+    run = new_run(tmp_path, SLOW)
+    proc = start(tmp_path, "resume", run, "-q")
+    wait_for(run, "round_started", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    intact = (run / EVENTS).read_bytes()
+    torn = '{"type":"replied","speaker":"user","text":"Zürich'.encode()[:-1]
+    with (run / EVENTS).open("ab") as handle:
+        handle.write(torn + "é".encode()[:1])  # half of a two-byte character
+    done = cli(tmp_path, command, run)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    if command == "resume":
+        log = (run / EVENTS).read_bytes()
+        assert log.startswith(intact)
+        assert torn not in log
+        log.decode("utf-8")
+    else:
+        assert "This run has not finished." in done.stdout
+
+
+# --- 5: show and resume take a run id; runs says where the others are ------------------------
+
+
+def test_show_takes_the_run_id_that_runs_prints(tmp_path: Path) -> None:
+    run = new_run(tmp_path, SOLVED)
+    assert cli(tmp_path, "resume", run, "-q").returncode == 0
+    listed = cli(tmp_path, "runs", "--runs-dir", "runs")
+    assert run.name in listed.stdout.split()
+    config = tmp_path / "orchestrator.yaml"
+    config.write_text("runs_dir: runs\n")
+    by_id = cli(tmp_path, "show", run.name)
+    assert by_id.returncode == 0, by_id.stderr
+    assert f"Task · run {run.name}" in by_id.stdout
+    by_prefix = cli(tmp_path, "show", run.name[:20])
+    assert by_prefix.stdout == by_id.stdout
+    missing = cli(tmp_path, "show", "20000101-nosuch")
+    assert missing.returncode == 2
+    assert one_line_error(missing).startswith("error: 20000101-nosuch: no such run directory")
+
+
+def test_show_finds_scenario_runs_by_id(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(scenario_text(SOLVED))
+    ran = cli(tmp_path, "scenario", "run", path)
+    assert ran.returncode == 0, ran.stdout
+    (run,) = (tmp_path / "runs" / "scenarios").iterdir()
+    shown = cli(tmp_path, "show", run.name)
+    assert shown.returncode == 0, shown.stderr
+    assert "Final answer · solved" in shown.stdout
+
+
+def test_runs_with_no_runs_says_where_scenario_and_eval_runs_are(tmp_path: Path) -> None:
+    done = cli(tmp_path, "runs")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert text.startswith("No runs in runs.")
+    assert "orchestrator runs --runs-dir runs/scenarios" in text
+    assert "runs/evals/<evaluation>/runs/<task>/r<N>" in text
+
+
+# --- 6: help conventions --------------------------------------------------------------------
+
+
+def test_version_and_short_help(tmp_path: Path) -> None:
+    version = cli(tmp_path, "--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("orchestrator ")
+    for command in (["-h"], ["run", "-h"], ["eval", "run", "-h"], ["index", "build", "-h"]):
+        done = cli(tmp_path, *command)
+        assert done.returncode == 0, done.stderr
+        assert "Usage:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run"],
+        ["resume"],
+        ["show"],
+        ["runs"],
+        ["scenario", "run"],
+        ["eval", "run"],
+        ["eval", "report"],
+        ["eval", "compare"],
+        ["index", "build"],
+        ["index", "query"],
+        ["doctor"],
+    ],
+    ids=" ".join,
+)
+def test_help_shows_no_python_types(tmp_path: Path, command: list[str]) -> None:
+    done = cli(tmp_path, *command, "--help")
+    assert done.returncode == 0, done.stderr
+    for leak in ("<bool>", "<str>", "<int", "<float>", "<path>", "list[", "range"):
+        assert leak not in done.stdout, f"{leak} in the help of {' '.join(command)}"
