@@ -5,7 +5,7 @@
     <run>/checkpoint.json   RunState after the last completed round (atomic replace)
     <run>/result.json       FinalResult, when the run has ended
     <run>/workspace/        files shared by the specialists
-    <run>/.lock             held (flock) by the one process executing the run; names it
+    <run>/.lock             held (flock, see dirlock) by the one process executing the run; names it
 
 A crash or `kill -9` loses at most the round in flight: resume starts from the checkpoint.
 A write that fails (disk full, permission denied) raises `RunDirError`, naming the file.
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import re
 import secrets
-import socket
-import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +27,7 @@ from typing import IO
 
 from pydantic import BaseModel, ValidationError
 
+from orchestrator.dirlock import DirLock
 from orchestrator.errors import RunDirError, RunWriteError
 from orchestrator.events import AnyEvent, Event, parse_event
 from orchestrator.state import SCHEMA_VERSION, FinalResult, RunConfig, RunState
@@ -39,7 +37,6 @@ EVENTS = "events.jsonl"
 CHECKPOINT = "checkpoint.json"
 RESULT = "result.json"
 WORKSPACE = "workspace"
-LOCK = ".lock"
 
 
 def new_run_id(task: str) -> str:
@@ -71,7 +68,7 @@ class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._events: IO[bytes] | None = None
-        self._lock: int | None = None
+        self._lock = DirLock(root, "this run")
 
     # --- creating and opening ---------------------------------------------------------
 
@@ -100,34 +97,11 @@ class RunStore:
     # --- one process at a time --------------------------------------------------------
 
     def lock(self) -> None:
-        """Take the run's exclusive lock, or raise `RunDirError` naming its holder.
-
-        An flock dies with its process, so a crashed or killed run never leaves it stale.
-        """
-        if self._lock is not None:
-            return
-        path = self.root / LOCK
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise RunDirError(f"{path}: cannot open the run's lock ({_reason(exc)})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 1000).decode("utf-8", "replace").strip() or "another process"
-            os.close(fd)
-            raise RunDirError(
-                f"{self.root}: this run is in use by {holder}; wait for it to end or stop it"
-            ) from None
-        os.ftruncate(fd, 0)
-        command = " ".join(["orchestrator", *sys.argv[1:3]])
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} ({command})\n".encode())
-        self._lock = fd
+        """Take the run's exclusive lock, or raise `RunDirError` naming its holder."""
+        self._lock.acquire()
 
     def unlock(self) -> None:
-        if self._lock is not None:
-            os.close(self._lock)  # closing releases the flock
-            self._lock = None
+        self._lock.release()
 
     @property
     def workspace(self) -> Path:

@@ -451,3 +451,75 @@ def test_help_shows_no_python_types(tmp_path: Path, command: list[str]) -> None:
     assert done.returncode == 0, done.stderr
     for leak in ("<bool>", "<str>", "<int", "<float>", "<path>", "list[", "range"):
         assert leak not in done.stdout, f"{leak} in the help of {' '.join(command)}"
+
+
+# --- 21: one process per evaluation; 14: --model keeps the config's endpoint -------------------
+
+
+def suite_text(delay: float) -> str:
+    progress_replies = [progress(False, delay), progress(True)]
+    script = {**SOLVED, "orchestrator.progress": progress_replies}
+    lines = [
+        "name: locked",
+        "defaults: {team: [user], limits: {max_rounds: 4}}",
+        "tasks:",
+        "  - id: city",
+        "    task: Which city?",
+        "    expected: Berlin",
+        "    human: [Berlin]",
+        "    model:",
+        "      scripted:",
+        "        script:",
+    ]
+    lines += [f"          {purpose}: [{', '.join(r)}]" for purpose, r in script.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_second_eval_resume_of_a_running_evaluation_is_refused(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(suite_text(delay=3.0))
+    out = tmp_path / "eval"
+    first = start(tmp_path, "eval", "run", suite, "--out", out)
+    try:
+        deadline = time.monotonic() + 20
+        while not list(out.glob("runs/**/events.jsonl")):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = cli(tmp_path, "eval", "run", suite, "--out", out, "--resume")
+        assert second.returncode == 2, second.stdout + second.stderr
+        line = one_line_error(second)
+        assert line.startswith(f"error: {out}: this evaluation is in use by pid {first.pid} on ")
+        _, err = first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert first.returncode == 0, err
+    again = cli(tmp_path, "eval", "run", suite, "--out", out, "--resume")
+    assert again.returncode == 0, again.stderr
+    assert "1 already done, 0 to run" in " ".join(again.stdout.split())
+
+
+def test_eval_model_flag_keeps_the_configs_endpoint_and_key(tmp_path: Path) -> None:
+    from orchestrator.config import Settings
+    from orchestrator.evaluation.runner import EvalOptions, plan
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(suite_text(delay=0))
+    settings = Settings.model_validate(
+        {
+            "models": {
+                "default": {
+                    "model": "compatible:small",
+                    "base_url": "http://127.0.0.1:8000/v1",
+                    "api_key_env": "MY_KEY",
+                }
+            }
+        }
+    )
+    planned = plan(suite, EvalOptions(out=tmp_path / "e", model="compatible:large"), settings)
+    spec = planned.jobs[0].settings.models["default"]
+    assert (spec.model, spec.base_url, spec.api_key_env) == (
+        "compatible:large",
+        "http://127.0.0.1:8000/v1",
+        "MY_KEY",
+    )

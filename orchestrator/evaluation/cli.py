@@ -23,6 +23,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from orchestrator.config import load_settings
+from orchestrator.dirlock import DirLock
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation import compare as comparing
 from orchestrator.evaluation import report, runner
@@ -59,7 +60,7 @@ eval_app = typer.Typer(
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -149,7 +150,12 @@ def run_command(
             resume=resume,
             rerun_errors=rerun_errors,
         )
+        # One process per evaluation: a second `--resume` would run the same trials twice.
+        lock = DirLock(options.out, "this evaluation")
+        if resume and options.out.is_dir():
+            lock.acquire()
         planned = runner.plan(suite, options, settings)
+        lock.acquire()
         chosen = runner.make_backend(options)
     except (OrchestratorError, ModelError) as exc:
         _fail(str(exc))

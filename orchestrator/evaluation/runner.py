@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from orchestrator.config import Settings
+from orchestrator.config import Settings, apply_env
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation.backends import Backend
 from orchestrator.evaluation.records import EvalDir, Manifest, TaskInfo, TrialRecord
@@ -145,9 +145,11 @@ def _manifest(suite: Suite, options: EvalOptions) -> Manifest:
 
 
 def _with_model(settings: Settings, model: str | None) -> Settings:
+    """`--model` merged into the config's default model as `ORCHESTRATOR_MODEL` is:
+    its `base_url`, key variable and limits stay."""
     if model is None:
         return settings
-    return settings.model_copy(update={"models": {"default": ModelSpec(model=model)}})
+    return apply_env(settings, {"ORCHESTRATOR_MODEL": model})
 
 
 def _preflight(suite: Suite, manifest: Manifest, settings: Settings) -> None:
