@@ -380,7 +380,7 @@ def scenario_run(
         _fail("no scenario files found in " + ", ".join(map(str, paths)))
 
     def subscribers() -> list[Subscriber]:
-        return [LiveView(console)] if watch else []
+        return [Background(LiveView(console))] if watch else []
 
     def progress(outcome: Outcome) -> None:
         mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"

@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 
@@ -335,6 +336,7 @@ class Background:
         self._dead = False
         self._thread = threading.Thread(target=self._work, name="event-view", daemon=True)
         self._thread.start()
+        _views.add(self)
 
     def __call__(self, event: Event) -> None:
         if self._dead:
@@ -371,3 +373,13 @@ class Background:
 
     def __repr__(self) -> str:
         return f"Background({self._subscriber!r})"
+
+
+_views: weakref.WeakSet[Background] = weakref.WeakSet()
+
+
+def settle_views() -> None:
+    """Let every background view print what it was given: call before prompting the
+    person, so a question never appears above the step that led to it."""
+    for view in list(_views):
+        view.settle()

@@ -523,3 +523,64 @@ def test_eval_model_flag_keeps_the_configs_endpoint_and_key(tmp_path: Path) -> N
         "http://127.0.0.1:8000/v1",
         "MY_KEY",
     )
+
+
+# --- 19: long unbroken text cannot stall a watched run ---------------------------------------
+
+
+def test_long_unbroken_text_is_clipped_and_the_run_keeps_its_time_limit(tmp_path: Path) -> None:
+    token = "x" * 200_000
+    script = {
+        **SOLVED,
+        "orchestrator.progress": [progress(False, question=token), progress(True)],
+        "orchestrator.final": [final(token, "certain")],
+    }
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        scenario_text(script).replace("max_rounds: 8", "max_rounds: 8, max_seconds: 20")
+    )
+    runs = tmp_path / "runs"
+    run = session.start(build_config(path, load_model(path, Scenario), runs, {}), runs).root
+    done = cli(tmp_path, "resume", run)  # the live view, not -q
+    assert done.returncode == 0, done.stderr  # solved: the view did not eat the time limit
+    assert "Final answer · solved · stop: satisfied" in done.stdout
+    assert "196,000 more chars" in done.stdout  # the instruction, clipped
+    assert max(len(line) for line in done.stdout.splitlines()) <= 120
+    assert len(done.stdout) < 50_000
+
+
+# --- 8: show reads like a transcript ---------------------------------------------------------
+
+
+def test_show_words_counts_and_stops_like_a_person_would(tmp_path: Path) -> None:
+    run = new_run(tmp_path, MODEL_DOWN)
+    cli(tmp_path, "resume", run, "-q")
+    shown = cli(tmp_path, "show", run).stdout
+    assert "stopped: model_unavailable" in shown
+    assert "limit reached" not in shown
+    assert "0 rounds · 0 stalls · 0 replans" in shown
+
+    solved = new_run(tmp_path / "solved", SOLVED)
+    cli(tmp_path, "resume", solved, "-q")
+    text = cli(tmp_path, "show", solved).stdout
+    assert "Round 2 · " in text
+    assert " tokens in total" in text
+    assert "2 rounds · 0 stalls · 0 replans" in text
+
+
+def test_show_prints_file_surfer_and_coder_activity_as_readable_lines(tmp_path: Path) -> None:
+    scenario = Path(__file__).parent.parent / "scenarios" / "team" / "xlsx_found_then_computed.yaml"
+    ran = cli(tmp_path, "scenario", "run", scenario)
+    assert ran.returncode == 0, ran.stdout
+    (run,) = (tmp_path / "runs" / "scenarios").iterdir()
+    lines = cli(tmp_path, "show", run.name).stdout.splitlines()
+    activity = [line.strip() for line in lines if line.startswith("  ") and " · " in line]
+    assert activity == [
+        "file_surfer · find_files(pattern='*.xlsx', folder='reports') → no file open",
+        "file_surfer · open_file(path='reports/sheets_order.xlsx') → "
+        "reports/sheets_order.xlsx — page 1 of 1",
+        *[line for line in activity if line.startswith("coder · ran python block 1 (")],
+    ]
+    assert len(activity) == 3
+    assert ": exit code 0 in " in activity[2]
+    assert "{" not in "".join(activity), "a raw dict was printed"
