@@ -584,3 +584,34 @@ def test_show_prints_file_surfer_and_coder_activity_as_readable_lines(tmp_path: 
     assert len(activity) == 3
     assert ": exit code 0 in " in activity[2]
     assert "{" not in "".join(activity), "a raw dict was printed"
+
+
+# --- 24: suites and GAIA files: aliases, nesting, bytes, sizes -------------------------------
+
+BOMB = "".join(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9))
+SUITES = {
+    "alias-bomb.yaml": (
+        "name: bomb\nx:\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + BOMB
+        + "tasks: *l8\n",
+        "aliases here expand to more than 100,000 values",
+    ),
+    "deep.yaml": ("name: deep\ntasks: " + "[" * 5000 + "\n", "nested too deeply"),
+    "latin1.yaml": ("name: caf\xe9\n".encode("latin-1"), "the file is not UTF-8 text (byte 0xe9"),
+    "deep.jsonl": ('{"task_id": ' + "[" * 100_000 + "\n", ":1: the JSON is nested too deeply"),
+    "torn.jsonl": ('{"task_id": "Zü'.encode()[:-1], "cannot read the file as UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [(k, *v) for k, v in SUITES.items()])
+def test_a_hostile_suite_file_is_one_line(
+    tmp_path: Path, name: str, content: str | bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    done = cli(tmp_path, "eval", "run", path, "--out", tmp_path / "eval")
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = one_line_error(done)
+    assert line.startswith(f"error: {path}"), line
+    assert message in line, line
+    assert not (tmp_path / "eval").exists()

@@ -23,12 +23,15 @@ from orchestrator.evaluation.suites import (
     resolve,
 )
 
+MAX_FILE_BYTES = 100_000_000  # GAIA's own metadata files are about 1 MB
 REQUIRED = ("task_id", "Question", "Final answer")
 USED = {"task_id", "Question", "Level", "Final answer", "file_name"}
 
 
 def load_gaia_jsonl(path: Path) -> Suite:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigFileError(path, f"the file is larger than {MAX_FILE_BYTES // 10**6} MB")
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise ConfigFileError(path, "file not found; check the path") from None
@@ -61,6 +64,8 @@ def _record(path: Path, number: int, line: str) -> dict[str, Any]:
         raise ConfigFileError(
             path, f"invalid JSON: {exc.msg}", line=number, column=exc.colno
         ) from None
+    except RecursionError:
+        raise ConfigFileError(path, "the JSON is nested too deeply", line=number) from None
     if not isinstance(record, dict):
         raise ConfigFileError(path, "each line must be a JSON object", line=number)
     for name in REQUIRED:
