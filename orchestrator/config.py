@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ledgers import Limits, StallRules, Window
 from orchestrator.models.scripted import ScriptedReply
 from orchestrator.models.spec import CapabilityOverrides, ModelSpec, Pricing
+from orchestrator.purposes import Purpose
 
 ApprovalMode = Literal["never", "risky", "always"]
 DEFAULT_TEAM = ["web_surfer", "file_surfer", "coder", "user"]
@@ -32,7 +33,7 @@ class ScriptedModelConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    script: dict[str, list[ScriptedReply]]
+    script: dict[Purpose, list[ScriptedReply]]
     capabilities: CapabilityOverrides = Field(default_factory=CapabilityOverrides)
     pricing: Pricing | None = None
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator import purposes
 from orchestrator.config import Settings, load_settings
 from orchestrator.errors import ConfigFileError
 from orchestrator.events import EVENT_TYPES
@@ -114,6 +115,13 @@ SCENARIO_CASES = {
         5,
         "expect.answer",
         "give exactly one of equals, contains, regex, one_of (got a mapping)",
+    ),
+    "unknown_purpose.yaml": Case(
+        8,
+        7,
+        f"{REPLY.removesuffix('.orchestrator.final')}.orchestrator.progres",
+        "unknown purpose 'orchestrator.progres'; did you mean 'orchestrator.progress'? known: "
+        f"{', '.join(purposes.known())} (got 'orchestrator.progres')",
     ),
     # aliases, nesting, bytes
     "alias_bomb.yaml": Case(9, 7, None, ALIASES),
