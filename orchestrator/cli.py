@@ -36,7 +36,7 @@ app = typer.Typer(
     help=(
         "Solve open-ended tasks with a team of AI specialists, directed by an orchestrator "
         "that keeps a task ledger (facts and plan) and a progress ledger (who acts next).\n\n"
-        "Try the offline demo first:  orchestrator scenario run scenarios/demo.yaml --watch\n\n"
+        "Try the offline demo first (no model, no key):  orchestrator demo\n\n"
         "Exit codes of run and resume: 0 solved, 3 best guess, 4 failed, 1 the run stopped "
         "(its directory could not be written; resume it), 2 bad input, 130 interrupted."
     ),
@@ -356,6 +356,22 @@ def show(run: RunArg, config: ConfigOpt = None) -> None:
             f"orchestrator resume {escape(str(store.root))}",
             highlight=False,
         )
+
+
+DEMO = "demo/demo.yaml"  # package data: `orchestrator demo` works from any folder
+
+
+@app.command()
+def demo(
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the run goes.")] = Path(
+        "runs/scenarios"
+    ),
+) -> None:
+    """Watch a whole orchestrated run offline: a scripted model and person, two stalls, a replan."""
+    from importlib.resources import as_file, files
+
+    with as_file(files("orchestrator") / DEMO) as path:
+        scenario_run([path], runs_dir=runs_dir, junit=None, watch=True)
 
 
 @scenario_app.command("run")

@@ -615,3 +615,21 @@ def test_a_hostile_suite_file_is_one_line(
     assert line.startswith(f"error: {path}"), line
     assert message in line, line
     assert not (tmp_path / "eval").exists()
+
+
+# --- 7: the demo runs by name from any folder ------------------------------------------------
+
+
+def test_the_demo_runs_by_name_outside_the_repository(tmp_path: Path) -> None:
+    done = cli(tmp_path, "demo")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS demo - stall, replan, answer" in done.stdout
+    assert "Replan #1" in done.stdout  # watched: the live view ran
+    assert len(list((tmp_path / "runs" / "scenarios").iterdir())) == 1
+
+
+def test_hints_name_the_demo_command_not_a_repository_path(tmp_path: Path) -> None:
+    for args in (["--help"], ["run", "task"]):
+        done = cli(tmp_path, *args)
+        assert "orchestrator demo" in done.stdout + done.stderr
+        assert "scenarios/demo.yaml" not in done.stdout + done.stderr

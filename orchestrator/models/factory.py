@@ -15,7 +15,7 @@ NO_MODEL_ADVICE = (
     "ORCHESTRATOR_MODEL=ollama:qwen2.5 for a local server), or in orchestrator.yaml:\n"
     "    models:\n      default: openai:gpt-4o\n"
     "To see a full run without any model, try the offline demo:\n"
-    "    orchestrator scenario run scenarios/demo.yaml --watch"
+    "    orchestrator demo"
 )
 
 
