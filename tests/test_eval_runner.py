@@ -21,9 +21,9 @@ from orchestrator.config import Settings
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation import report
 from orchestrator.evaluation.backends.local import LocalBackend
+from orchestrator.evaluation.loading import load_suite
 from orchestrator.evaluation.records import EvalDir, TrialRecord
 from orchestrator.evaluation.runner import EvalOptions, execute, plan
-from orchestrator.evaluation.suites import load_suite
 from orchestrator.evaluation.trial import TrialJob, run_trial
 from orchestrator.models.spec import ModelSpec
 from orchestrator.store import RunStore, list_runs

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ConfigFileError
+from orchestrator.evaluation.loading import load_suite
 from orchestrator.evaluation.scoring import ContainsScorer, GaiaScorer, NumericScorer
-from orchestrator.evaluation.suites import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "evals" / "sample" / "suite.yaml"

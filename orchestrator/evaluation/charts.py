@@ -5,10 +5,8 @@ level, and cost per task (tokens when no prices are known). matplotlib is option
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from orchestrator.evaluation.report import Summary
+from orchestrator.evaluation.summary import Summary
 
 ACCURACY = "accuracy_by_level.png"
 COST = "cost_per_task.png"

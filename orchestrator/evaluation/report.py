@@ -10,47 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from orchestrator.evaluation import charts, metrics
-from orchestrator.evaluation.metrics import Accuracy, TaskRow, Totals
-from orchestrator.evaluation.records import SCHEMA_VERSION, EvalDir, TrialRecord
+from orchestrator.evaluation.metrics import Accuracy
+from orchestrator.evaluation.records import EvalDir, TrialRecord
+from orchestrator.evaluation.summary import Failure, Summary
 from orchestrator.store import write_atomic
 
 SUMMARY = "summary.json"
 REPORT = "report.md"
-
-
-class Failure(BaseModel):
-    task_id: str
-    repeat: int
-    outcome: str
-    stop_reason: str
-    status: str | None
-    answer: str | None
-    expected: str
-    detail: str
-    run_dir: str | None
-
-
-class Summary(BaseModel):
-    schema_version: int = SCHEMA_VERSION
-    suite: str
-    suite_name: str
-    model: str | None
-    repeats: int
-    created: str
-    generated: str
-    complete: bool
-    accuracy: Accuracy
-    by_level: dict[str, Accuracy]
-    by_tag: dict[str, Accuracy]
-    totals: Totals
-    stop_reasons: dict[str, int]
-    tasks: list[TaskRow]
-    failures: list[Failure]
-    charts: list[str]
-    charts_note: str | None = None
 
 
 def summarize(eval_dir: EvalDir) -> tuple[Summary, list[TrialRecord]]:

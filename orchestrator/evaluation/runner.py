@@ -18,8 +18,9 @@ from typing import Literal
 from orchestrator.config import Settings, apply_env
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation.backends import Backend
+from orchestrator.evaluation.loading import load_suite
 from orchestrator.evaluation.records import EvalDir, Manifest, TaskInfo, TrialRecord
-from orchestrator.evaluation.suites import EvalTask, Suite, load_suite
+from orchestrator.evaluation.suites import EvalTask, Suite
 from orchestrator.evaluation.trial import TrialJob
 from orchestrator.models.factory import NO_MODEL_ADVICE
 from orchestrator.models.spec import ModelSpec

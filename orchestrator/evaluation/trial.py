@@ -180,7 +180,7 @@ async def _judged(
     environ: Mapping[str, str] | None,
 ) -> scoring.Score:
     try:
-        judge = judge_model_for(job, environ)
+        judge = judge_model_for(job.judge, job.task, environ)
     except ModelError as exc:
         return scoring.Score(False, f"judge unavailable: {exc}")
     try:
