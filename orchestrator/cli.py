@@ -30,6 +30,7 @@ from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
 from orchestrator.state import FinalResult, HumanConfig
 from orchestrator.store import RunStore, list_runs
+from orchestrator.waiting import WaitingLine
 from specialists.models.protocol import ModelError
 
 app = typer.Typer(
@@ -106,6 +107,8 @@ def _subscribers(quiet: bool, log_json: bool) -> list[Subscriber]:
     subs: list[Subscriber] = []
     if not quiet:
         subs.append(Background(LiveView(console)))  # the terminal never holds up the run
+        if console.is_terminal:
+            subs.append(WaitingLine(console))
     if log_json:
         from orchestrator import logs
 
@@ -396,7 +399,10 @@ def scenario_run(
         _fail("no scenario files found in " + ", ".join(map(str, paths)))
 
     def subscribers() -> list[Subscriber]:
-        return [Background(LiveView(console))] if watch else []
+        if not watch:
+            return []
+        line = [WaitingLine(console)] if console.is_terminal else []
+        return [Background(LiveView(console)), *line]
 
     def progress(outcome: Outcome) -> None:
         mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"

@@ -318,10 +318,11 @@ class EventBus:
                 raise
 
     def close(self) -> None:
-        """Let background subscribers finish what they were given."""
+        """Let subscribers that hold a thread or a display (`close()`) finish."""
         for subscriber in self._subscribers:
-            if isinstance(subscriber, Background):
-                subscriber.close()
+            close = getattr(subscriber, "close", None)
+            if callable(close):
+                close()
 
 
 class Background:
@@ -378,8 +379,22 @@ class Background:
 _views: weakref.WeakSet[Background] = weakref.WeakSet()
 
 
+_prompt_hooks: list[weakref.WeakMethod[Callable[[], None]]] = []
+
+
+def before_prompt(hook: Callable[[], None]) -> None:
+    """Run the bound method `hook` before the person is prompted (a spinner steps aside);
+    held weakly, so a finished run's display is not kept alive by it."""
+    _prompt_hooks[:] = [ref for ref in _prompt_hooks if ref() is not None]
+    _prompt_hooks.append(weakref.WeakMethod(hook))
+
+
 def settle_views() -> None:
-    """Let every background view print what it was given: call before prompting the
-    person, so a question never appears above the step that led to it."""
+    """Let every background view print what it was given, and the spinner step aside:
+    call before prompting the person, so a question never appears above the step that led
+    to it and nothing redraws over what they type."""
     for view in list(_views):
         view.settle()
+    for ref in list(_prompt_hooks):
+        if (hook := ref()) is not None:
+            hook()

@@ -633,3 +633,40 @@ def test_hints_name_the_demo_command_not_a_repository_path(tmp_path: Path) -> No
         done = cli(tmp_path, *args)
         assert "orchestrator demo" in done.stdout + done.stderr
         assert "scenarios/demo.yaml" not in done.stdout + done.stderr
+
+
+# --- 3: a line says what the run waits for, and for how long ---------------------------------
+
+
+def test_a_terminal_shows_what_the_run_waits_for_and_how_long(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    slow = {**SOLVED, "orchestrator.progress": [progress(False, 2.5), progress(True)]}
+    run = new_run(tmp_path, slow)
+    main, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [str(ORCHESTRATOR), "resume", str(run)],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=tmp_path,
+        env=env(tmp_path),
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        while proc.poll() is None or select.select([main], [], [], 0.2)[0]:
+            if select.select([main], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(main, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        os.close(main)
+    text = seen.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "orchestrator.progress — waiting for the model, 2 s" in text
+    assert "Final answer · solved" in text
