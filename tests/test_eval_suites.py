@@ -246,3 +246,19 @@ def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "suite.yaml"
     path.write_text(textwrap.dedent(text).lstrip())
     return path
+
+
+def test_a_gaia_question_reaches_the_task_text_unchanged_and_the_suite_is_named_by_folder(
+    tmp_path: Path,
+) -> None:
+    from orchestrator.scenarios.runner import substitute
+
+    split = tmp_path / "2023" / "validation"
+    split.mkdir(parents=True)
+    question = "Fill the template {{name}} and {{ sites.x }}; keep {single} and }} as is."
+    record = {"task_id": "t1", "Question": question, "Level": 1, "Final answer": "x"}
+    (split / "metadata.jsonl").write_text(json.dumps(record) + "\n")
+    suite = load_suite(split / "metadata.jsonl")
+    assert suite.name == "2023-validation"
+    (task,) = suite.tasks
+    assert substitute(task.question, {"workspace": "/w"}) == question

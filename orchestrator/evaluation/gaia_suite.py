@@ -22,6 +22,7 @@ from orchestrator.evaluation.suites import (
     attachment_note,
     resolve,
 )
+from orchestrator.scenarios.runner import literal
 
 MAX_FILE_BYTES = 100_000_000  # GAIA's own metadata files are about 1 MB
 REQUIRED = ("task_id", "Question", "Final answer")
@@ -54,7 +55,16 @@ def load_gaia_jsonl(path: Path) -> Suite:
         tasks.append(task)
     if not tasks:
         raise ConfigFileError(path, "the file has no tasks (one JSON object per line)")
-    return Suite(path=path, name=path.stem, format="gaia-jsonl", tasks=tuple(tasks))
+    return Suite(path=path, name=suite_name(path), format="gaia-jsonl", tasks=tuple(tasks))
+
+
+def suite_name(path: Path) -> str:
+    """GAIA names every split's file `metadata.jsonl`: name the suite after its folder
+    (`2023/validation/metadata.jsonl` → `2023-validation`)."""
+    if path.stem != "metadata":
+        return path.stem
+    folders = [part for part in (path.parent.parent.name, path.parent.name) if part]
+    return "-".join(folders) or path.stem
 
 
 def _record(path: Path, number: int, line: str) -> dict[str, Any]:
@@ -97,9 +107,8 @@ def _task(path: Path, number: int, record: dict[str, Any]) -> EvalTask:
         attachments=_attachment(path, record.get("file_name"), fail),
         metadata={k: v for k, v in record.items() if k not in USED},
     )
-    # The question is a GAIA question, not one of our templates: escape stray braces.
-    text = task.question.replace("{{", "{ {").replace("}}", "} }")
-    return replace(task, question=text + attachment_note(task))
+    # The question is GAIA's, not one of our templates: its braces reach the model as written.
+    return replace(task, question=literal(task.question) + attachment_note(task))
 
 
 def _level(value: Any, fail: Any) -> int | None:

@@ -28,7 +28,7 @@ from orchestrator.evaluation.judge import judge_model_for
 from orchestrator.evaluation.records import Outcome, TrialRecord
 from orchestrator.evaluation.suites import EvalTask
 from orchestrator.models.spec import ModelSpec
-from orchestrator.scenarios.runner import build_config, copy_fixture
+from orchestrator.scenarios.runner import build_config, copy_fixture, unescape
 from orchestrator.scenarios.schema import Approvals, Scenario
 from orchestrator.state import FinalResult
 from orchestrator.store import RunStore, list_runs
@@ -185,7 +185,8 @@ async def _judged(
         return scoring.Score(False, f"judge unavailable: {exc}")
     try:
         task = job.task
-        return await scoring.score_with_judge(spec, extracted, task.expected, task.question, judge)
+        question = unescape(task.question)
+        return await scoring.score_with_judge(spec, extracted, task.expected, question, judge)
     finally:
         if judge is not None:
             await judge.close()
