@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import purposes
+from orchestrator import team as team_registry
 from orchestrator.config import Settings, load_settings
 from orchestrator.errors import ConfigFileError
 from orchestrator.events import EVENT_TYPES
@@ -62,6 +63,7 @@ def fields(model: type[Scenario] | type[Settings]) -> str:
 ALIASES = "aliases here expand to more than 100,000 values; repeat less through anchors and aliases"
 TOO_DEEP = "the data is nested too deeply (more than 64 levels); flatten it"
 SAVE_UTF8 = "save it with UTF-8 encoding"
+SPECIALISTS = sorted(team_registry.available())
 REPLY_RULE = "a reply needs exactly one of text, json, tool_calls, error"
 REPLY = "model.scripted.script.orchestrator.final"
 
@@ -153,6 +155,16 @@ CONFIG_CASES = {
         3, 1, None, "tab character used for indentation; indent with spaces only"
     ),
     "team_bracketed_string.yaml": Case(3, 7, "team", "Input should be a valid list (got '[user]')"),
+    "unknown_provider.yaml": Case(
+        2,
+        9,
+        "models.default",
+        "unknown provider 'opnai'; use one of azure, compatible, llamacpp, lmstudio, ollama, "
+        "openai, openrouter, vllm",
+    ),
+    "unknown_specialist.yaml": Case(
+        2, 14, "team[1]", "unknown specialist 'web_surfr'; available: " + ", ".join(SPECIALISTS)
+    ),
     "alias_bomb.yaml": Case(8, 9, None, ALIASES),
     "deep_nesting.yaml": Case(3, 75, None, TOO_DEEP),
     "not_utf8.yaml": Case(
