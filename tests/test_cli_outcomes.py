@@ -8,6 +8,7 @@ Scripted runs are created in-process (a scenario's config, not executed) and the
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -670,3 +671,36 @@ def test_a_terminal_shows_what_the_run_waits_for_and_how_long(tmp_path: Path) ->
     assert proc.returncode == 0, text
     assert "orchestrator.progress — waiting for the model, 2 s" in text
     assert "Final answer · solved" in text
+
+
+# --- 15: an error that fails every task stops the evaluation early, with its reason ------------
+
+
+def test_an_evaluation_stops_after_three_trials_fail_with_the_same_provider_error(
+    tmp_path: Path,
+) -> None:
+    down = "[{error: {kind: bad_request, message: invalid api key}}]"
+    lines = ["name: down", "defaults: {team: [user], limits: {max_rounds: 2}}", "tasks:"]
+    for n in range(5):
+        lines += [
+            f"  - id: t{n}",
+            "    task: Which city?",
+            "    expected: Berlin",
+            "    model: {scripted: {script: {orchestrator.facts: " + down + "}}}",
+        ]
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "eval"
+    done = cli(tmp_path, "eval", "run", suite, "--out", out)
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = one_line_error(done)
+    assert "3 trials in a row could not reach the model, each with: 400 invalid api key" in line
+    assert line.endswith(f"orchestrator eval {suite} --out {out} --resume")
+    assert " ".join(done.stdout.split()).count("(400 invalid api key)") == 3  # on the console
+    assert (out / "report.md").read_text().count("400 invalid api key") >= 3
+    final = [json.loads(x) for x in (out / "index.jsonl").read_text().splitlines()]
+    assert len([r for r in final if r["outcome"] == "finished"]) == 3
+
+    rest = cli(tmp_path, "eval", "run", suite, "--out", out, "--resume", "--stop-after-errors", "0")
+    assert rest.returncode == 0, rest.stdout + rest.stderr
+    assert "3 already done, 2 to run" in " ".join(rest.stdout.split())

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ledgers import StopReason
 from orchestrator import session, sites
 from orchestrator.config import Settings
 from orchestrator.evaluation import scoring
@@ -53,6 +54,9 @@ class TrialJob:
     use_settings_models: bool = False  # --model given: ignore the task's script
     judge: ModelSpec | None = None
     grace_seconds: float = GRACE_SECONDS
+
+
+PROVIDER_STOPS = {StopReason.MODEL_UNAVAILABLE, StopReason.ERROR}
 
 
 def scenario_for(job: TrialJob) -> Scenario:
@@ -164,6 +168,8 @@ async def _scored(
         extracted=extracted,
         correct=score.correct,
         score_detail=score.detail,
+        # why a run could not go on (the provider's own words), for the console and report
+        error=result.stop_detail if result.stop_reason in PROVIDER_STOPS else None,
         rounds=result.rounds,
         stalls=result.stalls,
         replans=result.replans,
