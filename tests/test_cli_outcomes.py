@@ -704,3 +704,18 @@ def test_an_evaluation_stops_after_three_trials_fail_with_the_same_provider_erro
     rest = cli(tmp_path, "eval", "run", suite, "--out", out, "--resume", "--stop-after-errors", "0")
     assert rest.returncode == 0, rest.stdout + rest.stderr
     assert "3 already done, 2 to run" in " ".join(rest.stdout.split())
+
+
+# --- 16: a dead Ray cluster fails fast -------------------------------------------------------
+
+
+def test_eval_on_a_dead_ray_cluster_fails_within_seconds_in_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(suite_text(delay=0))
+    address = "127.0.0.1:9"  # the discard port: nothing listens
+    done = cli(tmp_path, "eval", "run", suite, "--backend", "ray", "--ray-address", address)
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = one_line_error(done)
+    assert line.startswith(f"error: cannot reach Ray at {address}: ")
+    assert "is the cluster up (`ray status` on its head)" in line
