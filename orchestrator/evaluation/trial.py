@@ -84,6 +84,10 @@ def scenario_for(job: TrialJob) -> Scenario:
 
 async def run_trial(job: TrialJob, environ: Mapping[str, str] | None = None) -> TrialRecord:
     started = now()
+    missing = [str(a.src) for a in job.task.attachments if not a.src.is_file()]
+    if missing:  # this task cannot be run as given; the others can
+        detail = f"attachment not found: {', '.join(missing)} (files go next to the suite file)"
+        return failure(job, "error", detail, started)
     scenario = scenario_for(job)
     limits = scenario.limits
     guard = None
