@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from orchestrator.errors import RunDirError
+from orchestrator.errors import RunDirError, os_reason
 
 LOCK = ".lock"
 
@@ -35,7 +35,7 @@ class DirLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise RunDirError(f"{path}: cannot open the lock ({exc.strerror})") from None
+            raise RunDirError(f"{path}: cannot open the lock ({os_reason(exc)})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

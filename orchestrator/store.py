@@ -28,7 +28,7 @@ from typing import IO
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.dirlock import DirLock
-from orchestrator.errors import RunDirError, RunWriteError
+from orchestrator.errors import RunDirError, RunWriteError, os_reason
 from orchestrator.events import AnyEvent, Event, parse_event
 from orchestrator.state import SCHEMA_VERSION, FinalResult, RunConfig, RunState
 
@@ -81,7 +81,7 @@ class RunStore:
             write_atomic(root / CONFIG, config.model_dump_json(indent=2, by_alias=True))
         except OSError as exc:
             raise RunDirError(
-                f"{runs_dir}: cannot create a run directory here ({_reason(exc)}); "
+                f"{runs_dir}: cannot create a run directory here ({os_reason(exc)}); "
                 "choose another with --runs-dir or runs_dir in the config"
             ) from None
         return cls(root)
@@ -116,7 +116,7 @@ class RunStore:
         except FileNotFoundError:
             raise RunDirError(f"{path}: missing") from None
         except OSError as exc:
-            raise RunDirError(f"{path}: unreadable ({_reason(exc)})") from None
+            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
         except json.JSONDecodeError as exc:
             problem = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
             raise RunDirError(f"{path}: corrupt, not valid JSON ({problem})") from None
@@ -172,7 +172,7 @@ class RunStore:
         try:
             write_atomic(self.root / name, text)
         except OSError as exc:
-            raise RunWriteError(f"{self.root / name}: cannot write ({_reason(exc)})") from None
+            raise RunWriteError(f"{self.root / name}: cannot write ({os_reason(exc)})") from None
 
     # --- events -----------------------------------------------------------------------
 
@@ -191,7 +191,7 @@ class RunStore:
                 rest = rest[written:]
         except OSError as exc:
             self._drop_events()  # a half-written line is cut when the log is next opened
-            raise RunWriteError(f"{self.root / EVENTS}: cannot write ({_reason(exc)})") from None
+            raise RunWriteError(f"{self.root / EVENTS}: cannot write ({os_reason(exc)})") from None
 
     def _drop_events(self) -> None:
         if self._events is not None:
@@ -219,7 +219,7 @@ class RunStore:
         try:
             handle = path.open("rb")
         except OSError as exc:
-            raise RunDirError(f"{path}: unreadable ({_reason(exc)})") from None
+            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
         with handle:
             for line in handle:
                 if not line.endswith(b"\n"):
@@ -238,18 +238,6 @@ class RunStore:
     def close(self) -> None:
         self._drop_events()
         self.unlock()
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "no space left on the disk"
-    if exc.errno == errno.EFBIG:
-        return "file size limit reached"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if exc.errno == errno.EROFS:
-        return "read-only file system"
-    return exc.strerror or type(exc).__name__
 
 
 def list_runs(runs_dir: Path) -> list[Path]:

@@ -719,3 +719,25 @@ def test_eval_on_a_dead_ray_cluster_fails_within_seconds_in_one_line(tmp_path: P
     line = one_line_error(done)
     assert line.startswith(f"error: cannot reach Ray at {address}: ")
     assert "is the cluster up (`ray status` on its head)" in line
+
+
+def test_a_run_directory_that_cannot_be_written_stops_the_run_naming_the_reason(
+    tmp_path: Path,
+) -> None:
+    run = new_run(tmp_path, SOLVED)
+    (run / ".lock").touch()  # files there stay writable; new ones (the checkpoint) cannot be made
+    (run / EVENTS).touch()
+    # chmod does not stop root (who runs CI here); the immutable flag stops everyone.
+    if subprocess.run(["chattr", "+i", str(run)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported on this filesystem")
+    try:
+        done = cli(tmp_path, "resume", run, "-q")
+    finally:
+        subprocess.run(["chattr", "-i", str(run)], check=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = one_line_error(done)
+    assert line.startswith(f"error: {run / CHECKPOINT}: cannot write (permission denied)")
+    assert line.endswith(f"then continue with: orchestrator resume {run}")
+    assert types(run)[-1] == "run_interrupted", "the log does not say why the run stopped"
+    again = cli(tmp_path, "resume", run, "-q")
+    assert again.returncode == 0, again.stderr
