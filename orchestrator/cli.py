@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
@@ -14,31 +17,55 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from ledgers import Limits
+from ledgers import FinalStatus, Limits
 from orchestrator import attachments, session
+from orchestrator.cli_help import conventional_help, version_option
 from orchestrator.columns import print_columns
 from orchestrator.config import Settings, load_settings, with_model
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import OrchestratorError, RunStopped
 from orchestrator.evaluation.cli import eval_app
-from orchestrator.events import Subscriber
+from orchestrator.events import Background, Subscriber
 from orchestrator.indexing import index_app
 from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
 from orchestrator.service.serve import serve
 from orchestrator.state import FinalResult, HumanConfig
 from orchestrator.store import RunStore, list_runs
+from orchestrator.waiting import WaitingLine
 from specialists.models.protocol import ModelError
 
 app = typer.Typer(
     help=(
         "Solve open-ended tasks with a team of AI specialists, directed by an orchestrator "
         "that keeps a task ledger (facts and plan) and a progress ledger (who acts next).\n\n"
-        "Try the offline demo first:  orchestrator scenario run scenarios/demo.yaml --watch"
+        "Try the offline demo first (no model, no key):  orchestrator demo\n\n"
+        "Exit codes of run and resume: 0 solved, 3 best guess, 4 failed, 1 the run stopped "
+        "(its directory could not be written; resume it), 2 bad input, 130 interrupted."
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _main(version: Annotated[bool, version_option()] = False) -> None:
+    """The command-line entry point; `--version` is handled by its callback."""
+
+
+# What `run` and `resume` exit with, so scripts and CI can tell the outcomes apart.
+EXIT_SOLVED = 0
+EXIT_STOPPED = 1  # the run could not go on (its directory cannot be written); resume it
+EXIT_BAD_INPUT = 2
+EXIT_BEST_GUESS = 3
+EXIT_FAILED = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; resume it
+EXIT_FOR_STATUS = {
+    FinalStatus.SOLVED: EXIT_SOLVED,
+    FinalStatus.BEST_GUESS: EXIT_BEST_GUESS,
+    FinalStatus.FAILED: EXIT_FAILED,
+}
 scenario_app = typer.Typer(
     help="Run scenario files: scripted or real runs with expectations.", no_args_is_help=True
 )
@@ -62,7 +89,12 @@ RunsDirOpt = Annotated[
     Path | None,
     typer.Option("--runs-dir", help="Where run directories go (default: from config, ./runs)."),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final answer.")]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No live view: print only the answer (or why it failed) and the run."
+    ),
+]
 ServerOpt = Annotated[
     str | None,
     typer.Option(
@@ -79,7 +111,7 @@ JsonLogsOpt = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -87,7 +119,9 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _subscribers(quiet: bool, log_json: bool) -> list[Subscriber]:
     subs: list[Subscriber] = []
     if not quiet:
-        subs.append(LiveView(console))
+        subs.append(Background(LiveView(console)))  # the terminal never holds up the run
+        if console.is_terminal:
+            subs.append(WaitingLine(console))
     if log_json:
         from orchestrator import logs
 
@@ -96,24 +130,62 @@ def _subscribers(quiet: bool, log_json: bool) -> list[Subscriber]:
     return subs
 
 
-def _print_result(result: FinalResult, store: RunStore, quiet: bool) -> None:
-    if quiet:
-        console.print(result.answer, highlight=False)
-    console.print(f"[dim]run directory: {store.root}[/]", highlight=False)
-
-
-def _execute(store: RunStore, subscribers: Sequence[Subscriber], interactive: bool) -> FinalResult:
-    try:
-        return asyncio.run(session.execute(store, subscribers=subscribers, interactive=interactive))
-    except (OrchestratorError, ModelError) as exc:
-        _fail(f"{exc} (run directory: {store.root})")
-    except KeyboardInterrupt:
+def _finish(result: FinalResult, store: RunStore, quiet: bool) -> NoReturn:
+    """Print the outcome (quiet: the answer on stdout, why it is not solved on stderr)
+    and exit with the code for its status."""
+    if quiet and result.answer:
+        console.print(result.answer, highlight=False, soft_wrap=True)
+    if result.status is not FinalStatus.SOLVED:
+        detail = f": {result.stop_detail}" if result.stop_detail else ""
         errors.print(
-            "\n[yellow]Interrupted.[/] Nothing is lost; continue with:\n"
-            f"  orchestrator resume {escape(str(store.root))}",
+            f"{result.status.value} (stop: {result.stop_reason.value}){escape(detail)}",
+            highlight=False,
             soft_wrap=True,
         )
-        raise typer.Exit(130) from None
+    console.print(f"[dim]run directory: {escape(str(store.root))}[/]", highlight=False)
+    raise typer.Exit(EXIT_FOR_STATUS[result.status])
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[list[int]]:
+    """SIGTERM stops a run the way Ctrl-C does: logged, resumable, exit 130.
+    Yields a list that holds the signal received, if any."""
+    received: list[int] = []
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        signal.raise_signal(signal.SIGINT)  # asyncio.run turns it into a cancellation
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _execute(
+    store: RunStore, subscribers: Sequence[Subscriber], interactive: bool, quiet: bool
+) -> NoReturn:
+    with _sigterm_as_interrupt() as received:
+        try:
+            result = asyncio.run(
+                session.execute(store, subscribers=subscribers, interactive=interactive)
+            )
+        except RunStopped as exc:
+            if exc.answer:
+                console.print(exc.answer, highlight=False, soft_wrap=True)
+            _fail(str(exc), EXIT_STOPPED)
+        except (OrchestratorError, ModelError) as exc:
+            _fail(f"{exc} (run directory: {store.root})")
+        except KeyboardInterrupt:
+            what = "Terminated (SIGTERM)." if received else "Interrupted."
+            errors.print(
+                f"\n[yellow]{what}[/] Nothing is lost; continue with:\n"
+                f"  orchestrator resume {escape(str(store.root))}",
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    _finish(result, store, quiet)
 
 
 @app.command()
@@ -153,6 +225,8 @@ def run(
     token: TokenOpt = None,
 ) -> None:
     """Run TASK with the model(s) from your config; the person at the terminal can be asked questions."""
+    if not task.strip():
+        _fail("the task is empty; say in plain words what you want done")
     if server:
         _run_remote(server, token, task, team, max_rounds, max_seconds, list(attach or []), quiet)
         return
@@ -173,8 +247,7 @@ def run(
         attachments.copy_in(store.workspace, files, described)
     except (OrchestratorError, ModelError) as exc:
         _fail(str(exc))
-    result = _execute(store, _subscribers(quiet, log_json), interactive=True)
-    _print_result(result, store, quiet)
+    _execute(store, _subscribers(quiet, log_json), interactive=True, quiet=quiet)
 
 
 def _run_remote(
@@ -216,37 +289,80 @@ def _override(
     max_cost: float | None = None,
 ) -> Settings:
     flags = {"max_rounds": max_rounds, "max_seconds": max_seconds, "max_cost_usd": max_cost}
-    changes = {k: v for k, v in flags.items() if v is not None}
-    try:  # validated, not model_copy'd: `--max-rounds -5` must be refused here
-        limits = Limits.model_validate({**settings.limits.model_dump(), **changes})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        flag = "--" + str(err["loc"][0]).removesuffix("_usd").replace("_", "-")
-        _fail(f"{flag}: {err['msg']}")
+    limits = _limits(settings.limits, {k: v for k, v in flags.items() if v is not None})
     update: dict[str, object] = {"limits": limits}
-    if team:
-        update["team"] = [t.strip() for t in team.split(",") if t.strip()]
+    if team is not None:
+        names = [t.strip() for t in team.split(",") if t.strip()]
+        if not names:
+            raise OrchestratorError(f"--team {team!r}: name at least one specialist, e.g. 'user'")
+        update["team"] = names
     if runs_dir is not None:
         update["runs_dir"] = runs_dir
     return Settings.model_validate({**settings.model_dump(), **update})
 
 
+def _limits(limits: Limits, flags: dict[str, object]) -> Limits:
+    """`limits` with the command line's values, validated (model_copy would skip that)."""
+    try:
+        return Limits.model_validate({**limits.model_dump(), **flags})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = "--" + str(err["loc"][0]).removesuffix("_usd").replace("_", "-")
+        message = err["msg"].removeprefix("Value error, ")
+        raise OrchestratorError(f"{flag}: {message} (got {err['input']!r})") from None
+
+
+RunArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="RUN", help="A run directory, or a run id as `orchestrator runs` lists it."
+    ),
+]
+
+
 @app.command()
 def resume(
-    run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")],
+    run: RunArg,
+    config: ConfigOpt = None,
     quiet: QuietOpt = False,
     log_json: JsonLogsOpt = False,
 ) -> None:
     """Continue a run stopped by Ctrl-C, a crash or kill -9, from its last completed round."""
     try:
-        store = RunStore.open(run_dir)
+        store = RunStore.open(_find_run(run, config))
         if (done := store.load_result()) is not None:
-            console.print(f"This run already finished ({done.status.value}): {done.answer}")
-            return
+            console.print(
+                f"This run already finished ({done.status.value}): {escape(done.answer)}",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_FOR_STATUS[done.status])
     except OrchestratorError as exc:
         _fail(str(exc))
-    result = _execute(store, _subscribers(quiet, log_json), interactive=sys.stdin.isatty())
-    _print_result(result, store, quiet)
+    interactive = sys.stdin.isatty()
+    _execute(store, _subscribers(quiet, log_json), interactive=interactive, quiet=quiet)
+
+
+def _find_run(run: str, config: Path | None) -> Path:
+    """A run directory as given, or the run with this id (or unique id prefix) under the
+    runs directory, its scenario runs and its evaluations' trials."""
+    given = Path(run)
+    if given.is_dir() or os.sep in run or not run:
+        return given
+    root = _runs_dir(config)
+    places = [root, root / "scenarios", *sorted(root.glob("evals/*/runs/*/*"))]
+    exact = [place / run for place in places if (place / run).is_dir()]
+    if exact:
+        return exact[0]
+    prefixed = [p for place in places for p in list_runs(place) if p.name.startswith(run)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        names = ", ".join(p.name for p in prefixed[:5])
+        raise OrchestratorError(f"{run}: more than one run starts with this ({names}); say which")
+    raise OrchestratorError(
+        f"{run}: no such run directory, nor a run with this id under {root} "
+        "(see `orchestrator runs`)"
+    )
 
 
 @app.command("runs")
@@ -270,8 +386,17 @@ def list_runs_command(
             remote.close()
         return
     root = runs_dir or _runs_dir(config)
+    found = list_runs(root)
+    if not found:
+        console.print(
+            f"No runs in {escape(str(root))}. Scenario runs go to {escape(str(root / 'scenarios'))} "
+            f"(orchestrator runs --runs-dir {escape(str(root / 'scenarios'))}); evaluation trials "
+            f"to {escape(str(root / 'evals'))}/<evaluation>/runs/<task>/r<N>.",
+            highlight=False,
+        )
+        return
     rows = [["run", "status", "stop", "rounds", "tokens", "cost", "task"]]
-    rows += [_run_row(path) for path in list_runs(root)[:limit]]
+    rows += [_run_row(path) for path in found[:limit]]
     # The run id (what `show` and `resume` take) is never cut; only the task gives way.
     print_columns(console, f"Runs in {root}", rows, flexible=6)
 
@@ -306,20 +431,39 @@ def _run_row(path: Path) -> list[str]:
 
 
 @app.command()
-def show(run_dir: Annotated[Path, typer.Argument(help="The run directory to show.")]) -> None:
+def show(run: RunArg, config: ConfigOpt = None) -> None:
     """Print a readable transcript of a run: facts, plans, every round, the final answer."""
     try:
-        store = RunStore.open(run_dir)
+        store = RunStore.open(_find_run(run, config))
         store.load_config()
+        view = LiveView(console, reply_chars=4000)
+        for event in store.events():
+            view(event)
+        finished = store.load_result() is not None
     except OrchestratorError as exc:
         _fail(str(exc))
-    view = LiveView(console, reply_chars=4000)
-    for event in store.events():
-        view(event)
-    if store.load_result() is None:
+    if not finished:
         console.print(
-            f"[yellow]This run has not finished.[/] Continue it with: orchestrator resume {run_dir}"
+            "[yellow]This run has not finished.[/] Continue it with: "
+            f"orchestrator resume {escape(str(store.root))}",
+            highlight=False,
         )
+
+
+DEMO = "demo/demo.yaml"  # package data: `orchestrator demo` works from any folder
+
+
+@app.command()
+def demo(
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the run goes.")] = Path(
+        "runs/scenarios"
+    ),
+) -> None:
+    """Watch a whole orchestrated run offline: a scripted model and person, two stalls, a replan."""
+    from importlib.resources import as_file, files
+
+    with as_file(files("orchestrator") / DEMO) as path:
+        scenario_run([path], runs_dir=runs_dir, junit=None, watch=True)
 
 
 @scenario_app.command("run")
@@ -344,7 +488,10 @@ def scenario_run(
         _fail("no scenario files found in " + ", ".join(map(str, paths)))
 
     def subscribers() -> list[Subscriber]:
-        return [LiveView(console)] if watch else []
+        if not watch:
+            return []
+        line = [WaitingLine(console)] if console.is_terminal else []
+        return [Background(LiveView(console)), *line]
 
     def progress(outcome: Outcome) -> None:
         mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"
@@ -403,7 +550,7 @@ def doctor(config: ConfigOpt = None) -> None:
 
 
 def main() -> None:
-    app()
+    conventional_help(typer.main.get_command(app))(prog_name="orchestrator")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ledgers import ContextRules, Limits, StallRules
 from orchestrator.models.scripted import ScriptedReply
 from orchestrator.models.spec import CapabilityOverrides, ModelSpec, Pricing
+from orchestrator.purposes import Purpose
 
 ApprovalMode = Literal["never", "risky", "always"]
 DEFAULT_TEAM = ["web_surfer", "file_surfer", "coder", "user"]
@@ -32,7 +33,7 @@ class ScriptedModelConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    script: dict[str, list[ScriptedReply]]
+    script: dict[Purpose, list[ScriptedReply]]
     capabilities: CapabilityOverrides = Field(default_factory=CapabilityOverrides)
     pricing: Pricing | None = None
 
@@ -117,8 +118,28 @@ def load_settings(
     explicit: Path | None, environ: Mapping[str, str]
 ) -> tuple[Settings, Path | None]:
     """The effective settings and the file they came from (None: defaults only)."""
-    from orchestrator.yamlfile import load_model
-
     path = find_config(explicit, environ)
-    settings = load_model(path, Settings) if path is not None else Settings()
+    settings = _load_file(path) if path is not None else Settings()
     return apply_env(settings, environ), path
+
+
+def _load_file(path: Path) -> Settings:
+    """The file's settings; names that only mean something at run time (a specialist, a
+    model's provider) are checked now, so their error points at the file's line too."""
+    from orchestrator import team as team_registry
+    from orchestrator.models.providers import PROVIDERS
+    from orchestrator.yamlfile import load_located
+
+    located = load_located(path, Settings)
+    known = team_registry.available()
+    for i, name in enumerate(located.value.team):
+        if name not in known:
+            listed = ", ".join(sorted(known))
+            raise located.error(("team", i), f"unknown specialist {name!r}; available: {listed}")
+    for role, spec in located.value.models.items():
+        if spec.provider not in PROVIDERS:
+            listed = ", ".join(sorted(PROVIDERS))
+            raise located.error(
+                ("models", role), f"unknown provider {spec.provider!r}; use one of {listed}"
+            )
+    return located.value

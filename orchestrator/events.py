@@ -13,8 +13,11 @@ Schema versions:
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 
@@ -286,23 +289,27 @@ Subscriber = Callable[[Event], None]
 class EventBus:
     """Stamps events with run id, sequence number and time, then hands them to subscribers.
 
-    Subscribers are plain callables run synchronously, in order: they must be quick (append a
-    line, update a view). A subscriber that raises is reported once and dropped, so a broken
-    display can never stop a run.
+    A *critical* subscriber (the run's log) is the run's durable record: if it raises, the
+    bus is broken and this and every later `emit` raise that error, so the run stops with a
+    named reason instead of carrying on without a log. Other subscribers (displays) are run
+    after it; one that raises is reported once and dropped, so a broken display can never
+    stop a run. Wrap a slow one in `Background` to keep it off the loop's critical path.
     """
 
     def __init__(self, run_id: str, *, next_seq: int = 1, round: int = 0) -> None:
         self.run_id = run_id
         self.round = round
         self._next_seq = next_seq
+        self._critical: list[Subscriber] = []
         self._subscribers: list[Subscriber] = []
+        self.broken: Exception | None = None
 
     @property
     def next_seq(self) -> int:
         return self._next_seq
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
+    def subscribe(self, subscriber: Subscriber, *, critical: bool = False) -> None:
+        (self._critical if critical else self._subscribers).append(subscriber)
 
     def emit(self, event: Event) -> Event:
         stamped = event.model_copy(
@@ -314,6 +321,13 @@ class EventBus:
             }
         )
         self._next_seq += 1
+        if self.broken is None:
+            for subscriber in self._critical:
+                try:
+                    subscriber(stamped)
+                except Exception as exc:
+                    self.broken = exc
+                    break
         for subscriber in list(self._subscribers):
             try:
                 subscriber(stamped)
@@ -323,4 +337,96 @@ class EventBus:
                     f"orchestrator: event subscriber {subscriber!r} failed and was removed: {exc!r}",
                     file=sys.stderr,
                 )
+        if self.broken is not None:
+            raise self.broken
         return stamped
+
+    def emit_if_possible(self, event: Event) -> None:
+        """`emit`, for a run that is already stopping: a broken log is not raised again."""
+        try:
+            self.emit(event)
+        except Exception:
+            if self.broken is None:
+                raise
+
+    def close(self) -> None:
+        """Let subscribers that hold a thread or a display (`close()`) finish."""
+        for subscriber in self._subscribers:
+            close = getattr(subscriber, "close", None)
+            if callable(close):
+                close()
+
+
+class Background:
+    """Runs a subscriber in its own thread, so a slow one (a terminal, rich's layout)
+    never holds up the run. Events queue up, in order, up to `limit`; beyond that they
+    are counted and skipped rather than block the run."""
+
+    def __init__(self, subscriber: Subscriber, *, limit: int = 10_000) -> None:
+        self._subscriber = subscriber
+        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=limit)
+        self.skipped = 0
+        self._dead = False
+        self._thread = threading.Thread(target=self._work, name="event-view", daemon=True)
+        self._thread.start()
+        _views.add(self)
+
+    def __call__(self, event: Event) -> None:
+        if self._dead:
+            return
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.skipped += 1
+
+    def settle(self, timeout: float = 2.0) -> None:
+        """Wait (bounded) until every queued event has been handled, e.g. before a prompt."""
+        deadline = time.monotonic() + timeout
+        while not self._dead and self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def _work(self) -> None:
+        while True:
+            event = self._queue.get()
+            try:
+                if event is None:
+                    return
+                self._subscriber(event)
+            except Exception as exc:  # the display is gone; the run goes on without it
+                print(f"orchestrator: event view failed: {exc!r}", file=sys.stderr)
+                self._dead = True
+                return
+            finally:
+                self._queue.task_done()
+
+    def __repr__(self) -> str:
+        return f"Background({self._subscriber!r})"
+
+
+_views: weakref.WeakSet[Background] = weakref.WeakSet()
+
+
+_prompt_hooks: list[weakref.WeakMethod[Callable[[], None]]] = []
+
+
+def before_prompt(hook: Callable[[], None]) -> None:
+    """Run the bound method `hook` before the person is prompted (a spinner steps aside);
+    held weakly, so a finished run's display is not kept alive by it."""
+    _prompt_hooks[:] = [ref for ref in _prompt_hooks if ref() is not None]
+    _prompt_hooks.append(weakref.WeakMethod(hook))
+
+
+def settle_views() -> None:
+    """Let every background view print what it was given, and the spinner step aside:
+    call before prompting the person, so a question never appears above the step that led
+    to it and nothing redraws over what they type."""
+    for view in list(_views):
+        view.settle()
+    for ref in list(_prompt_hooks):
+        if (hook := ref()) is not None:
+            hook()

@@ -6,6 +6,7 @@ import sys
 
 from rich.console import Console
 
+from orchestrator.events import settle_views
 from orchestrator.terminal import read_line
 
 
@@ -43,6 +44,7 @@ class ConsoleHuman:
     async def ask(self, question: str) -> str | None:
         if not sys.stdin.isatty():
             return None
+        settle_views()  # the step that led to the question is shown first
         self._console.print(f"\n[bold magenta]The team asks you:[/] {question}")
         self._console.print("[dim](press Enter on an empty line to decline)[/]")
         return await read_line("> ") or None

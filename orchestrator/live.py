@@ -3,13 +3,15 @@ replay a finished run (`show`). One renderer, fed events, whatever their source.
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ledgers import FinalStatus
+from ledgers import FinalStatus, StopReason
 from orchestrator.events import (
     ApprovalDecided,
     Delegated,
@@ -43,6 +45,13 @@ STATUS_STYLE = {
     FinalStatus.BEST_GUESS: "bold yellow",
     FinalStatus.FAILED: "bold red",
 }
+# Stop reasons that are not a limit the run reached.
+NOT_LIMITS = {StopReason.MODEL_UNAVAILABLE, StopReason.ERROR, StopReason.CANCELLED}
+
+LINE_CHARS = 500  # an instruction, a reason, an error
+BLOCK_CHARS = 4000  # facts, a plan, an answer
+WORD_CHARS = 200  # longer unbroken runs are folded: rich lays them out in quadratic time
+_LONG_WORD = re.compile(rf"\S{{{WORD_CHARS + 1},}}")
 
 
 def _yes_no(value: bool) -> str:
@@ -51,6 +60,28 @@ def _yes_no(value: bool) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit:,} more chars]"
+
+
+def _fit(text: str, limit: int = LINE_CHARS) -> str:
+    """`text` as the view shows it: clipped to `limit`, long unbroken runs folded, escaped.
+    Everything an event carries can come from a model or a page, so nothing is shown whole."""
+    clipped = _clip(text, limit)
+    folded = _LONG_WORD.sub(
+        lambda m: "\n".join(
+            m.group()[i : i + WORD_CHARS] for i in range(0, len(m.group()), WORD_CHARS)
+        ),
+        clipped,
+    )
+    return escape(folded)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _sentences(parts: list[str]) -> str:
+    """Reasons joined as one line: `a; b`, never `a.; b`."""
+    return "; ".join(part.strip().rstrip(".;") for part in parts if part.strip())
 
 
 class LiveView:
@@ -68,48 +99,58 @@ class LiveView:
             case RunStarted():
                 c.print(
                     Panel(
-                        escape(event.task), title=f"Task · run {event.run_id}", border_style="cyan"
+                        _fit(event.task, BLOCK_CHARS),
+                        title=f"Task · run {escape(event.run_id)}",
+                        border_style="cyan",
                     )
                 )
-                c.print(f"[dim]team:[/] {', '.join(event.team)}")
+                c.print(f"[dim]team:[/] {_fit(', '.join(event.team))}")
             case RunResumed():
-                c.print(f"[bold cyan]Resuming[/] run {event.run_id} after round {event.from_round}")
+                c.print(
+                    f"[bold cyan]Resuming[/] run {escape(event.run_id)} after round {event.from_round}"
+                )
             case FactsGathered():
-                c.print(Panel(escape(event.facts.render()), title="Facts", border_style="blue"))
+                c.print(
+                    Panel(
+                        _fit(event.facts.render(), BLOCK_CHARS), title="Facts", border_style="blue"
+                    )
+                )
             case PlanMade():
-                c.print(Panel(escape(event.plan.render()), title="Plan", border_style="blue"))
+                c.print(
+                    Panel(_fit(event.plan.render(), BLOCK_CHARS), title="Plan", border_style="blue")
+                )
             case RoundStarted():
-                cost = f" · ${self._cost:.4f}" if self._cost else ""
-                c.rule(f"Round {event.round} · {self._tokens:,} tokens{cost}")
+                cost = f", ${self._cost:.4f}" if self._cost else ""
+                c.rule(f"Round {event.round} · {self._tokens:,} tokens in total{cost}")
             case ProgressAssessed():
                 self._progress(event)
             case Delegated():
                 c.print(
-                    f"[bold]orchestrator → {escape(event.speaker)}:[/] {escape(event.instruction)}"
+                    f"[bold]orchestrator → {_fit(event.speaker)}:[/] {_fit(event.instruction, BLOCK_CHARS)}"
                 )
             case Replied():
                 style = "red" if event.error else "white"
-                body = escape(_clip(event.text, self._reply_chars))
                 c.print(
                     Panel(
-                        body,
-                        title=f"{escape(event.speaker)} replied ({event.seconds:.1f}s)",
+                        _fit(event.text, self._reply_chars),
+                        title=f"{_fit(event.speaker, 60)} replied ({event.seconds:.1f}s)",
                         border_style=style,
                     )
                 )
             case SpecialistActivity():
-                c.print(
-                    f"[dim]  {escape(event.speaker)} · {escape(event.kind)} {escape(str(event.data))[:200]}[/]"
-                )
+                c.print(f"[dim]  {_fit(event.speaker, 60)} · {_fit(activity_line(event), 300)}[/]")
             case StallDetected():
-                reasons = "; ".join(event.reasons)
-                c.print(f"[yellow]stall {event.count}/{event.max_stalls}:[/] {escape(reasons)}")
+                reasons = _sentences(event.reasons)
+                c.print(f"[yellow]stall {event.count}/{event.max_stalls}:[/] {_fit(reasons)}")
             case Replanned():
                 c.print(
                     Panel(
-                        escape(
-                            f"Why: {event.reason}\n\n{event.facts.render()}\n\nNew plan:\n{event.plan.render()}"
-                        ),
+                        "Why: "
+                        + _fit(event.reason)
+                        + "\n\n"
+                        + _fit(event.facts.render(), BLOCK_CHARS)
+                        + "\n\nNew plan:\n"
+                        + _fit(event.plan.render(), BLOCK_CHARS),
                         title=f"Replan #{event.revision}",
                         border_style="magenta",
                     )
@@ -119,25 +160,26 @@ class LiveView:
                 c.print(f"[dim]team reset: {escape(reset)}[/]")
             case OutputInvalid():
                 c.print(
-                    f"[dim red]{event.purpose}: invalid reply (attempt {event.attempt}): {escape(event.error)}[/]"
+                    f"[dim red]{_fit(event.purpose, 60)}: invalid reply (attempt {event.attempt}): {_fit(event.error)}[/]"
                 )
             case LedgerUnusable():
-                c.print(f"[red]{event.purpose}: no usable reply: {escape(event.error)}[/]")
+                c.print(f"[red]{_fit(event.purpose, 60)}: no usable reply: {_fit(event.error)}[/]")
             case ModelCalled():
                 self._tokens += event.input_tokens + event.output_tokens
                 self._cost += event.cost_usd or 0.0
             case ModelRetry():
                 c.print(
-                    f"[yellow]model {event.role} ({event.purpose}): {escape(event.error)}; retry {event.attempt} in {event.wait_seconds:.1f}s[/]"
+                    f"[yellow]model {_fit(event.role, 60)} ({_fit(event.purpose, 60)}): {_fit(event.error)}; "
+                    f"retry {event.attempt} in {event.wait_seconds:.1f}s[/]"
                 )
             case ModelFailed():
                 c.print(
-                    f"[red]model {event.role} ({event.purpose}) failed: {escape(event.error)}[/]"
+                    f"[red]model {_fit(event.role, 60)} ({_fit(event.purpose, 60)}) failed: {_fit(event.error)}[/]"
                 )
             case ApprovalDecided():
                 verdict = "[green]approved[/]" if event.approved else "[red]denied[/]"
                 c.print(
-                    f"{escape(event.specialist)}: {escape(event.action)} {verdict} by {event.decided_by}"
+                    f"{_fit(event.specialist, 60)}: {_fit(event.action)} {verdict} by {_fit(event.decided_by, 60)}"
                 )
             case HumanWaiting():
                 what = "question" if event.kind == "question" else f"approval of {event.specialist}"
@@ -147,17 +189,18 @@ class LiveView:
             case HumanAnswered():
                 c.print(f"[dim]{event.id} answered[/]")
             case LimitReached():
-                c.print(f"[bold red]limit reached:[/] {event.reason.value}: {escape(event.detail)}")
+                what = "stopped" if event.reason in NOT_LIMITS else "limit reached"
+                c.print(f"[bold red]{what}:[/] {event.reason.value}: {_fit(event.detail)}")
             case FinalAnswer():
                 self._final(event)
             case RunFinished():
                 c.print(
-                    f"[dim]{event.stop_reason.value} · {event.rounds} rounds · {event.stalls} stalls · "
-                    f"{event.replans} replans · {event.tokens:,} tokens · ${event.cost_usd:.4f} · "
-                    f"{event.seconds:.1f}s[/]"
+                    f"[dim]{event.stop_reason.value} · {_plural(event.rounds, 'round')} · "
+                    f"{_plural(event.stalls, 'stall')} · {_plural(event.replans, 'replan')} · "
+                    f"{event.tokens:,} tokens · ${event.cost_usd:.4f} · {event.seconds:.1f}s[/]"
                 )
             case RunInterrupted():
-                c.print(f"[bold yellow]interrupted:[/] {escape(event.reason)}")
+                c.print(f"[bold yellow]interrupted:[/] {_fit(event.reason)}")
             case _:
                 pass
 
@@ -168,29 +211,71 @@ class LiveView:
         table.add_column()
         table.add_row(
             "satisfied",
-            f"{_yes_no(ledger.request_satisfied.answer)} {escape(ledger.request_satisfied.reason)}",
+            f"{_yes_no(ledger.request_satisfied.answer)} {_fit(ledger.request_satisfied.reason)}",
         )
         table.add_row(
-            "in a loop", f"{_yes_no(ledger.in_loop.answer)} {escape(ledger.in_loop.reason)}"
+            "in a loop", f"{_yes_no(ledger.in_loop.answer)} {_fit(ledger.in_loop.reason)}"
         )
         table.add_row(
             "progress",
-            f"{_yes_no(ledger.progress_made.answer)} {escape(ledger.progress_made.reason)}",
+            f"{_yes_no(ledger.progress_made.answer)} {_fit(ledger.progress_made.reason)}",
         )
         for fact in ledger.new_facts:
             table.add_row("new fact", f"{escape(fact.fact)} [dim]({escape(fact.source)})[/]")
         if not ledger.request_satisfied.answer:
             table.add_row(
                 "next",
-                f"[bold]{escape(ledger.next_speaker.answer)}[/] {escape(ledger.next_speaker.reason)}",
+                f"[bold]{_fit(ledger.next_speaker.answer, 60)}[/] {_fit(ledger.next_speaker.reason)}",
             )
         self.console.print(Panel(table, title="Progress ledger", border_style="dim"))
 
     def _final(self, event: FinalAnswer) -> None:
         style = STATUS_STYLE[event.status]
-        parts: list[Text | str] = [Text(event.answer or "(no answer)", style="bold")]
+        answer = _fit(event.answer, BLOCK_CHARS) if event.answer else "(no answer)"
+        parts: list[Text | str] = [Text.from_markup(answer, style="bold")]
         if event.evidence:
             parts.append("")
-            parts += [Text(f"• {e}") for e in event.evidence]
+            parts += [Text.from_markup(f"• {_fit(e)}") for e in event.evidence[:20]]
+            if len(event.evidence) > 20:
+                parts.append(Text(f"… {len(event.evidence) - 20} more"))
         title = f"Final answer · {event.status.value} · stop: {event.stop_reason.value}"
         self.console.print(Panel(Group(*parts), title=title, border_style=style))
+
+
+def activity_line(event: SpecialistActivity) -> str:
+    """A specialist's activity as a person reads it, not as a Python dict."""
+    data, kind = event.data, event.kind
+    if kind == "action" and "ok" in data:  # the web surfer
+        mark = "✓" if data.get("ok") else "✗"
+        detail = str(data.get("detail") or "").strip()
+        return f"{data.get('name', '?')} {mark}" + (f": {detail}" if detail else "")
+    if kind == "action":  # the file surfer
+        arguments = data.get("arguments")
+        shown = ", ".join(
+            f"{k}={v!r}" for k, v in (arguments or {}).items() if v not in (None, "", [], {})
+        )
+        where = data.get("location")
+        return f"{data.get('name', '?')}({shown})" + (f" → {where}" if where else "")
+    if kind == "code_run":
+        files = data.get("files") or []
+        seconds = data.get("seconds")
+        parts = [
+            f"ran {data.get('language', 'code')} block {data.get('block', '?')} "
+            f"({data.get('executor', '?')}): {data.get('status', '?')}"
+            + (f" in {seconds:.2f} s" if isinstance(seconds, int | float) else "")
+        ]
+        if files:
+            parts.append(_plural(len(files), "new file"))
+        if data.get("truncated"):
+            parts.append("output truncated")
+        return ", ".join(parts)
+    if kind == "code_blocks_dropped":
+        return f"ran {data.get('run_at_most')} of the {data.get('given')} code blocks given"
+    if kind == "executor_warning":
+        return f"{data.get('executor', 'executor')} warns: " + _sentences(
+            [str(w) for w in data.get("warnings") or []]
+        )
+    if kind == "browser_restarted":
+        return f"browser restarted: {data.get('reason', '')}"
+    pairs = ", ".join(f"{k}={v}" for k, v in data.items())
+    return f"{kind} {pairs}".strip()

@@ -19,10 +19,11 @@ from orchestrator import team as team_registry
 from orchestrator.approvals import Approvals, Decide
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder, Reader
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import OrchestratorError, RunStopped, RunWriteError
 from orchestrator.events import (
     CheckpointSaved,
     EventBus,
+    FinalAnswer,
     RunInterrupted,
     RunResumed,
     RunStarted,
@@ -182,10 +183,14 @@ async def execute(
     `people`, if given, answers the team's questions and approvals.
     The run's sites are served for its duration unless the caller already serves them.
     """
-    config = store.load_config()
-    folders = {name: (Path(site.path), site.port) for name, site in config.sites.items()}
-    with sites.serve({} if sites_running else folders):
-        return await _execute(store, config, subscribers, interactive, environ, people, cancel)
+    store.lock()  # one process per run: a second `resume` is told who has it
+    try:
+        config = store.load_config()
+        folders = {name: (Path(site.path), site.port) for name, site in config.sites.items()}
+        with sites.serve({} if sites_running else folders):
+            return await _execute(store, config, subscribers, interactive, environ, people, cancel)
+    finally:
+        store.close()
 
 
 async def _execute(
@@ -203,7 +208,9 @@ async def _execute(
     if state.result is not None:
         return state.result
     bus = EventBus(config.run_id, next_seq=store.last_seq() + 1, round=state.rounds)
-    bus.subscribe(store.append_event)
+    bus.subscribe(store.append_event, critical=True)  # no durable log, no run
+    answers: list[FinalAnswer] = []
+    bus.subscribe(lambda e: answers.append(e) if isinstance(e, FinalAnswer) else None)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
     # OpenTelemetry traces, only with the `otel` extra installed and OTEL_* asking for them.
@@ -289,9 +296,17 @@ async def _execute(
         store.save_result(result)
         return result
     except (asyncio.CancelledError, KeyboardInterrupt):
-        bus.emit(RunInterrupted(reason="cancelled; resume with `orchestrator resume`"))
+        bus.emit_if_possible(RunInterrupted(reason="cancelled; resume with `orchestrator resume`"))
         raise
+    except RunWriteError as exc:
+        bus.emit_if_possible(RunInterrupted(reason=f"the run directory cannot be written: {exc}"))
+        raise RunStopped(
+            f"{exc}; the run stopped, saved up to its last completed round. Free some space "
+            f"or fix the permissions, then continue with: orchestrator resume {store.root}",
+            answer=answers[-1].answer if answers else None,
+        ) from None
     finally:
+        bus.close()
         await _close_all(team.values())
         await models.close()
         store.close()

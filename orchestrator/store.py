@@ -5,12 +5,16 @@
     <run>/checkpoint.json   RunState after the last completed round (atomic replace)
     <run>/result.json       FinalResult, when the run has ended
     <run>/workspace/        files shared by the specialists
+    <run>/.lock             held (flock, see dirlock) by the one process executing the run; names it
 
 A crash or `kill -9` loses at most the round in flight: resume starts from the checkpoint.
+A write that fails (disk full, permission denied) raises `RunDirError`, naming the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
@@ -23,7 +27,8 @@ from typing import IO
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.errors import RunDirError
+from orchestrator.dirlock import DirLock
+from orchestrator.errors import RunDirError, RunWriteError, os_reason
 from orchestrator.events import AnyEvent, Event, parse_event
 from orchestrator.state import (
     READABLE_VERSIONS,
@@ -69,18 +74,24 @@ def write_atomic(path: Path, text: str) -> None:
 class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._events: IO[str] | None = None
+        self._events: IO[bytes] | None = None
+        self._lock = DirLock(root, "this run")
 
     # --- creating and opening ---------------------------------------------------------
 
     @classmethod
     def create(cls, runs_dir: Path, config: RunConfig) -> RunStore:
         root = runs_dir / config.run_id
-        root.mkdir(parents=True, exist_ok=False)
-        (root / WORKSPACE).mkdir()
-        store = cls(root)
-        write_atomic(root / CONFIG, config.model_dump_json(indent=2, by_alias=True))
-        return store
+        try:
+            root.mkdir(parents=True, exist_ok=False)
+            (root / WORKSPACE).mkdir()
+            write_atomic(root / CONFIG, config.model_dump_json(indent=2, by_alias=True))
+        except OSError as exc:
+            raise RunDirError(
+                f"{runs_dir}: cannot create a run directory here ({os_reason(exc)}); "
+                "choose another with --runs-dir or runs_dir in the config"
+            ) from None
+        return cls(root)
 
     @classmethod
     def open(cls, root: Path) -> RunStore:
@@ -89,6 +100,15 @@ class RunStore:
         if not (root / CONFIG).is_file():
             raise RunDirError(f"{root}: not a run directory (it has no {CONFIG})")
         return cls(root)
+
+    # --- one process at a time --------------------------------------------------------
+
+    def lock(self) -> None:
+        """Take the run's exclusive lock, or raise `RunDirError` naming its holder."""
+        self._lock.acquire()
+
+    def unlock(self) -> None:
+        self._lock.release()
 
     @property
     def workspace(self) -> Path:
@@ -99,12 +119,22 @@ class RunStore:
     def _read(self, name: str, model: type[BaseModel]) -> BaseModel:
         path = self.root / name
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(path.read_bytes())
         except FileNotFoundError:
             raise RunDirError(f"{path}: missing") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise RunDirError(f"{path}: unreadable ({exc})") from None
-        version = raw.get("schema_version") if isinstance(raw, dict) else None
+        except OSError as exc:
+            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
+        except json.JSONDecodeError as exc:
+            problem = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+            raise RunDirError(f"{path}: corrupt, not valid JSON ({problem})") from None
+        except UnicodeDecodeError:
+            raise RunDirError(f"{path}: corrupt, not UTF-8 text") from None
+        except RecursionError:
+            raise RunDirError(f"{path}: corrupt, JSON nested too deeply") from None
+        if not isinstance(raw, dict):
+            kind = "a list" if isinstance(raw, list) else f"the value {str(raw)[:20]!r}"
+            raise RunDirError(f"{path}: corrupt, expected a JSON object, found {kind}")
+        version = raw.get("schema_version")
         if version not in READABLE_VERSIONS:
             raise RunDirError(
                 f"{path}: schema version {version} is not supported by this version "
@@ -121,7 +151,8 @@ class RunStore:
         return config
 
     def has_checkpoint(self) -> bool:
-        return (self.root / CHECKPOINT).is_file()
+        # exists(), not is_file(): a directory in its place must fail loading, not be ignored
+        return (self.root / CHECKPOINT).exists()
 
     def load_checkpoint(self) -> RunState:
         state = self._read(CHECKPOINT, RunState)
@@ -132,49 +163,77 @@ class RunStore:
         self.write_checkpoint(state.model_dump_json(by_alias=True))
 
     def write_checkpoint(self, serialised: str) -> None:
-        write_atomic(self.root / CHECKPOINT, serialised)
+        self._write(CHECKPOINT, serialised)
 
     def load_result(self) -> FinalResult | None:
-        if not (self.root / RESULT).is_file():
+        if not (self.root / RESULT).exists():
             return None
         result = self._read(RESULT, FinalResult)
         assert isinstance(result, FinalResult)
         return result
 
     def save_result(self, result: FinalResult) -> None:
-        write_atomic(self.root / RESULT, result.model_dump_json(indent=2))
+        self._write(RESULT, result.model_dump_json(indent=2))
+
+    def _write(self, name: str, text: str) -> None:
+        try:
+            write_atomic(self.root / name, text)
+        except OSError as exc:
+            raise RunWriteError(f"{self.root / name}: cannot write ({os_reason(exc)})") from None
 
     # --- events -----------------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        """Event-bus subscriber: one line per event, flushed so a crash keeps it."""
-        if self._events is None:
-            self._events = self._open_events()
-        self._events.write(event.model_dump_json() + "\n")
-        self._events.flush()
+        """Event-bus subscriber (a critical one): one line per event, flushed so a crash
+        keeps it. Raises `RunDirError` if the line cannot be written."""
+        line = (event.model_dump_json() + "\n").encode("utf-8")
+        try:
+            if self._events is None:
+                self._events = self._open_events()
+            rest = memoryview(line)
+            while rest:  # an unbuffered write may be short (a size limit): the next one says why
+                written = self._events.write(rest)
+                if not written:
+                    raise OSError(errno.EIO, "nothing was written")
+                rest = rest[written:]
+        except OSError as exc:
+            self._drop_events()  # a half-written line is cut when the log is next opened
+            raise RunWriteError(f"{self.root / EVENTS}: cannot write ({os_reason(exc)})") from None
 
-    def _open_events(self) -> IO[str]:
+    def _drop_events(self) -> None:
+        if self._events is not None:
+            with contextlib.suppress(OSError):  # the torn tail is cut when it is next opened
+                self._events.close()
+            self._events = None
+
+    def _open_events(self) -> IO[bytes]:
         path = self.root / EVENTS
         if path.is_file():
-            # A crash mid-write can leave a torn last line: cut it so appends stay parseable.
+            # A crash or a full disk mid-write can leave a torn last line, even half of a
+            # multi-byte character: cut it, in bytes, so appends stay parseable.
             data = path.read_bytes()
             if data and not data.endswith(b"\n"):
                 with path.open("r+b") as handle:
                     handle.truncate(data.rfind(b"\n") + 1)
-        return path.open("a", encoding="utf-8")
+        return path.open("ab", buffering=0)
 
     def events(self) -> Iterator[AnyEvent]:
-        """The events written so far. A torn last line (a crash mid-write) is skipped."""
+        """The events written so far, read as bytes. A torn last line (a crash mid-write)
+        and lines that do not parse (bad bytes, an unknown event) are skipped."""
         path = self.root / EVENTS
         if not path.is_file():
             return
-        with path.open(encoding="utf-8") as handle:
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
+        with handle:
             for line in handle:
-                if not line.endswith("\n"):
+                if not line.endswith(b"\n"):
                     break
                 try:
                     yield parse_event(line)
-                except ValidationError:
+                except (ValidationError, RecursionError):
                     continue
 
     def last_seq(self) -> int:
@@ -184,9 +243,8 @@ class RunStore:
         return last
 
     def close(self) -> None:
-        if self._events is not None:
-            self._events.close()
-            self._events = None
+        self._drop_events()
+        self.unlock()
 
 
 def list_runs(runs_dir: Path) -> list[Path]:

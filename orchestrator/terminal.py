@@ -11,9 +11,12 @@ import asyncio
 import os
 import sys
 
+from orchestrator.events import settle_views
+
 
 async def read_line(prompt: str) -> str | None:
     """One line typed by the person (without the newline), or None at end of input."""
+    settle_views()
     sys.stdout.write(prompt)
     sys.stdout.flush()
     fd = sys.stdin.fileno()

@@ -29,6 +29,12 @@ Pair = tuple[Any, Node, Node]  # key, key node, value node
 Problem = tuple[int, int, str, str]  # line, column, field, message
 
 _TAG = "tag:yaml.org,2002:"
+# Hand-written files are small and shallow; these caps stop a few hostile bytes from
+# expanding (aliases of aliases: "billion laughs") or nesting past the stack.
+MAX_FILE_BYTES = 10_000_000
+MAX_DEPTH = 64
+MAX_VALUES = 100_000  # values after expanding every alias
+_TOO_DEEP = f"the data is nested too deeply (more than {MAX_DEPTH} levels); flatten it"
 _SAFE_TAGS = {"str", "int", "float", "bool", "null", "timestamp", "binary", "seq", "map", "set"}
 
 
@@ -84,7 +90,14 @@ def parse_located(text: str, name: str, model: type[M]) -> Located[M]:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ConfigFileError(
+                path,
+                f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB; is it the right file?",
+            )
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         msg = "file not found; check the path and the current directory"
     except IsADirectoryError:
@@ -107,7 +120,11 @@ class _Document:
         self._values: dict[int, Any] = {}  # by node id, so an alias shares its anchor's value
         self._pairs: dict[int, list[Pair]] = {}
         self._building: set[int] = set()
+        self._sizes: dict[int, int] = {}  # by node id: values it expands to, aliases included
+        self._heights: dict[int, int] = {}  # by node id: levels of nesting it holds
+        self._depth = 0
         try:
+            self._check_depth(text)  # before composing, which recurses once per level
             self._loader = yaml.SafeLoader(text)
             root = self._loader.get_single_node()
             if root is None or root.tag == _TAG + "null":
@@ -130,6 +147,18 @@ class _Document:
             msg = f"control character {exc.character:#04x} is not allowed in YAML; remove it"
             raise ConfigFileError(path, msg, line=line, column=col) from None
 
+    def _check_depth(self, text: str) -> None:
+        """Reject nesting deeper than MAX_DEPTH from the parser's events, which come
+        without recursion, at the first bracket or indent too many."""
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise self._error(_TOO_DEEP, typing.cast(yaml.Mark, event.start_mark))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+
     def _error(self, message: str, at: Node | yaml.Mark | None = None) -> ConfigFileError:
         mark = at.start_mark if isinstance(at, Node) else at
         if mark is None:
@@ -150,7 +179,9 @@ class _Document:
         return self._error(msg, mark)
 
     def _build(self, node: Node) -> Any:
-        if id(node) in self._values:
+        if id(node) in self._values:  # an alias: its anchor's data, nested here again
+            if self._depth + self._heights.get(id(node), 0) > MAX_DEPTH:
+                raise self._error(_TOO_DEEP, node)
             return self._values[id(node)]
         if id(node) in self._building:
             msg = "an alias refers to its own anchor; recursive data is not allowed"
@@ -160,10 +191,19 @@ class _Document:
         if tag not in _SAFE_TAGS:
             raise self._error(f"unsupported tag {node.tag.replace(_TAG, '!!')!r}; remove it", node)
         value: Any
-        if isinstance(node, MappingNode):
-            value = {key: self._build(value_node) for key, _, value_node in self.pairs(node)}
-        elif isinstance(node, SequenceNode):
-            value = [self._build(item) for item in node.value]
+        if isinstance(node, MappingNode | SequenceNode):
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise self._error(_TOO_DEEP, node)
+            if isinstance(node, MappingNode):
+                pairs = self.pairs(node)
+                value = {key: self._build(value_node) for key, _, value_node in pairs}
+                children = [value_node for _, _, value_node in pairs]
+            else:
+                value = [self._build(item) for item in node.value]
+                children = node.value
+            self._depth -= 1
+            self._count(node, children)
         elif tag == "timestamp":
             value = node.value  # keep dates as written; a model can parse them if it wants to
         else:
@@ -173,6 +213,20 @@ class _Document:
                 raise self._error(f"{node.value!r} is not a valid !!{tag}", node) from None
         self._values[id(node)] = value
         return value
+
+    def _count(self, node: Node, children: Sequence[Node]) -> None:
+        """Record how many values `node` expands to; an alias counts its anchor again."""
+        size = 1 + sum(self._sizes.get(id(child), 1) for child in children)
+        self._sizes[id(node)] = size
+        self._heights[id(node)] = 1 + max(
+            (self._heights.get(id(c), 0) for c in children), default=0
+        )
+        if size > MAX_VALUES:
+            msg = (
+                f"aliases here expand to more than {MAX_VALUES:,} values; "
+                "repeat less through anchors and aliases"
+            )
+            raise self._error(msg, node)
 
     def pairs(self, node: MappingNode) -> list[Pair]:
         """The mapping's keys with their nodes: `<<` merges resolved, duplicate keys rejected."""

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator import purposes
+from orchestrator import team as team_registry
 from orchestrator.config import Settings, load_settings
 from orchestrator.errors import ConfigFileError
 from orchestrator.events import EVENT_TYPES
@@ -58,6 +60,10 @@ def fields(model: type[Scenario] | type[Settings]) -> str:
     return ", ".join(info.alias or name for name, info in model.model_fields.items())
 
 
+ALIASES = "aliases here expand to more than 100,000 values; repeat less through anchors and aliases"
+TOO_DEEP = "the data is nested too deeply (more than 64 levels); flatten it"
+SAVE_UTF8 = "save it with UTF-8 encoding"
+SPECIALISTS = sorted(team_registry.available())
 REPLY_RULE = "a reply needs exactly one of text, json, tool_calls, error"
 REPLY = "model.scripted.script.orchestrator.final"
 
@@ -112,6 +118,24 @@ SCENARIO_CASES = {
         "expect.answer",
         "give exactly one of equals, contains, regex, one_of (got a mapping)",
     ),
+    "unknown_purpose.yaml": Case(
+        8,
+        7,
+        f"{REPLY.removesuffix('.orchestrator.final')}.orchestrator.progres",
+        "unknown purpose 'orchestrator.progres'; did you mean 'orchestrator.progress'? known: "
+        f"{', '.join(purposes.known())} (got 'orchestrator.progres')",
+    ),
+    # aliases, nesting, bytes
+    "alias_bomb.yaml": Case(9, 7, None, ALIASES),
+    "deep_nesting.yaml": Case(4, 71, None, TOO_DEEP),
+    "very_deep_nesting.yaml": Case(4, 71, None, TOO_DEEP),
+    "latin1_bytes.yaml": Case(
+        None, None, None, "the file is not UTF-8 text (byte 0xe9 at offset 84); " + SAVE_UTF8
+    ),
+    "torn_multibyte.yaml": Case(
+        None, None, None, "the file is not UTF-8 text (byte 0xc3 at offset 77); " + SAVE_UTF8
+    ),
+    "nul_byte.yaml": Case(3, 14, None, "control character 0x00 is not allowed in YAML; remove it"),
 }
 
 CONFIG_CASES = {
@@ -131,6 +155,21 @@ CONFIG_CASES = {
         3, 1, None, "tab character used for indentation; indent with spaces only"
     ),
     "team_bracketed_string.yaml": Case(3, 7, "team", "Input should be a valid list (got '[user]')"),
+    "unknown_provider.yaml": Case(
+        2,
+        9,
+        "models.default",
+        "unknown provider 'opnai'; use one of azure, compatible, llamacpp, lmstudio, ollama, "
+        "openai, openrouter, vllm",
+    ),
+    "unknown_specialist.yaml": Case(
+        2, 14, "team[1]", "unknown specialist 'web_surfr'; available: " + ", ".join(SPECIALISTS)
+    ),
+    "alias_bomb.yaml": Case(8, 9, None, ALIASES),
+    "deep_nesting.yaml": Case(3, 75, None, TOO_DEEP),
+    "not_utf8.yaml": Case(
+        None, None, None, "the file is not UTF-8 text (byte 0xff at offset 27); " + SAVE_UTF8
+    ),
 }
 
 

@@ -28,7 +28,7 @@ REPO = Path(__file__).parent.parent
 DEMO = REPO / "scenarios" / "demo.yaml"
 SLOW = Path(__file__).parent / "data" / "resume" / "slow_run.yaml"
 ORCHESTRATOR = Path(sys.executable).parent / "orchestrator"
-DEMO_COMMAND = "orchestrator scenario run scenarios/demo.yaml"
+DEMO_COMMAND = "orchestrator demo"
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:

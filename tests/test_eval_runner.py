@@ -21,9 +21,9 @@ from orchestrator.config import Settings
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation import report
 from orchestrator.evaluation.backends.local import LocalBackend
+from orchestrator.evaluation.loading import load_suite
 from orchestrator.evaluation.records import EvalDir, TrialRecord
 from orchestrator.evaluation.runner import EvalOptions, execute, plan
-from orchestrator.evaluation.suites import load_suite
 from orchestrator.evaluation.trial import TrialJob, run_trial
 from orchestrator.models.spec import ModelSpec
 from orchestrator.store import RunStore, list_runs
@@ -103,6 +103,11 @@ def test_the_scripted_sample_suite_runs_end_to_end(tmp_path: Path) -> None:
     for chart in ("accuracy_by_level.png", "cost_per_task.png"):
         assert (eval_dir.root / chart).read_bytes().startswith(b"\x89PNG"), chart
         assert f"]({chart})" in text
+    modes = {
+        name: (eval_dir.root / name).stat().st_mode & 0o777
+        for name in ("report.md", "summary.json", "cost_per_task.png")
+    }
+    assert len(set(modes.values())) == 1, f"the report files differ from the charts: {modes}"
     saved = json.loads((eval_dir.root / "summary.json").read_text())
     assert saved["accuracy"]["mean"] == summary.accuracy.mean
     assert set(saved["by_level"]) == {"level 1", "level 2"}

@@ -97,10 +97,34 @@ def test_text_scorers(scorer: object, answer: str, expected: str, correct: bool)
 
 
 def test_every_scorer_misses_when_nothing_was_extracted() -> None:
-    for kind in (GaiaScorer(), ExactScorer(), ContainsScorer(), RegexScorer(), NumericScorer()):
+    for kind in (ExactScorer(), ContainsScorer(), RegexScorer(), NumericScorer()):
         score = score_text(kind, None, "x" if kind.kind != "numeric" else "1")
         assert not score.correct
         assert score.detail == "no answer could be extracted"
+    assert not score_text(GaiaScorer(), None, "x").correct
+
+
+def test_gaia_scores_no_answer_as_its_reference_does_the_string_none() -> None:
+    assert score_text(GaiaScorer(), None, "None").correct
+    assert score_text(GaiaScorer(), None, "none").correct
+    assert not score_text(GaiaScorer(), None, "0").correct
+
+
+@pytest.mark.parametrize(
+    ("said", "extracted"),
+    [
+        ("**FINAL ANSWER:** 17", "17"),
+        ("Reasoning...\nFINAL ANSWER: [17]", "17"),
+        ("Final Answer: **Paris**", "Paris"),
+        ("**FINAL ANSWER**: 3", "3"),
+        ("FINAL ANSWER: [1, 2]", "[1, 2]"),
+        ("FINAL ANSWER: `x`", "x"),
+    ],
+)
+def test_usual_final_answer_shapes_are_extracted(said: str, extracted: str) -> None:
+    from orchestrator.evaluation.extraction import Extraction, extract
+
+    assert extract(said, Extraction()) == extracted
 
 
 def test_the_numeric_scorer_says_why_it_failed() -> None:

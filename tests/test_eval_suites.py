@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ConfigFileError
+from orchestrator.evaluation.loading import load_suite
 from orchestrator.evaluation.scoring import ContainsScorer, GaiaScorer, NumericScorer
-from orchestrator.evaluation.suites import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "evals" / "sample" / "suite.yaml"
@@ -223,7 +223,6 @@ def test_gaia_jsonl_keeps_other_fields_as_metadata(tmp_path: Path) -> None:
             "x.jsonl:2: task_id: duplicate task_id 'c61d22de-5f6c-4958-a7f6-5e9707bd3466' (first on line 1)",
         ),
         ([gaia_line(Level="easy")], "x.jsonl:1: Level: must be a whole number (got 'easy')"),
-        ([gaia_line(file_name="gone.png")], "x.jsonl:1: file_name: {tmp}/gone.png does not exist"),
         ([gaia_line(task_id="a/b")], "x.jsonl:1: task_id: must be letters, digits"),
         (
             [gaia_line(**{"Final answer": ["x"]})],
@@ -246,3 +245,39 @@ def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "suite.yaml"
     path.write_text(textwrap.dedent(text).lstrip())
     return path
+
+
+def test_a_gaia_question_reaches_the_task_text_unchanged_and_the_suite_is_named_by_folder(
+    tmp_path: Path,
+) -> None:
+    from orchestrator.scenarios.runner import substitute
+
+    split = tmp_path / "2023" / "validation"
+    split.mkdir(parents=True)
+    question = "Fill the template {{name}} and {{ sites.x }}; keep {single} and }} as is."
+    record = {"task_id": "t1", "Question": question, "Level": 1, "Final answer": "x"}
+    (split / "metadata.jsonl").write_text(json.dumps(record) + "\n")
+    suite = load_suite(split / "metadata.jsonl")
+    assert suite.name == "2023-validation"
+    (task,) = suite.tasks
+    assert substitute(task.question, {"workspace": "/w"}) == question
+
+
+async def test_a_missing_gaia_attachment_fails_only_its_task(tmp_path: Path) -> None:
+    from orchestrator.config import Settings
+    from orchestrator.evaluation.runner import EvalOptions, plan
+    from orchestrator.evaluation.trial import run_trial
+
+    path = tmp_path / "x.jsonl"
+    other = gaia_line(task_id="fine")
+    path.write_text(gaia_line(file_name="gone.png") + "\n" + other + "\n")
+    suite = load_suite(path)
+    assert [t.id for t in suite.tasks] == ["c61d22de-5f6c-4958-a7f6-5e9707bd3466", "fine"]
+    settings = Settings.model_validate({"models": "ollama:never-called"})
+    planned = plan(path, EvalOptions(out=tmp_path / "eval"), settings)
+    record = await run_trial(planned.jobs[0])
+    assert record.outcome == "error"
+    assert record.error == (
+        f"attachment not found: {tmp_path / 'gone.png'} (files go next to the suite file)"
+    )
+    assert not planned.jobs[1].task.attachments  # the other task is planned as usual

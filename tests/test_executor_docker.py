@@ -9,6 +9,7 @@ fail if that does not work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -33,8 +34,16 @@ def client() -> Iterator[Any]:
 
 
 def ours(client: Any, **labels: str) -> list[Any]:
+    """Our containers, inspected. One removed between the listing and its inspection is
+    gone, not an error: `list()` without `sparse` would raise NotFound (a 404) for it."""
+    import docker
+
     wanted = [f"{MANAGED}=coder", *(f"{k}={v}" for k, v in labels.items())]
-    return list(client.containers.list(all=True, filters={"label": wanted}))
+    found = []
+    for listed in client.containers.list(all=True, sparse=True, filters={"label": wanted}):
+        with contextlib.suppress(docker.errors.NotFound):
+            found.append(client.containers.get(listed.id))
+    return found
 
 
 def dead_pid() -> int:

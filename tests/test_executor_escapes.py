@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -455,16 +455,25 @@ async def test_a_cancelled_run_leaves_nothing_behind(executor: Executor, workspa
     # What Ctrl-C or the run's wall clock does to a block in the middle of its work.
     block, token = tokened("import os, time\nos.fork()\ntime.sleep(120)\n")
     running = asyncio.ensure_future(executor.run(block, workspace, ExecLimits()))
-    for _ in range(200):  # until both processes are up
-        if len(alive_with(token)) == 2:
-            break
-        await asyncio.sleep(0.05)
-    assert len(alive_with(token)) == 2
+    # Wait on the states themselves, not on a time guessed for an idle machine: both
+    # processes up, then (after the cancel) none left, each within a generous deadline.
+    assert await within(30, lambda: len(alive_with(token)) == 2), "the block never started"
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
-    await asyncio.sleep(0.2)  # a pid namespace or container being torn down
+    # a pid namespace or container being torn down; killed processes take a moment to go
+    await within(10, lambda: not alive_with(token))
     assert_nothing_left(token)
+
+
+async def within(seconds: float, condition: Callable[[], bool]) -> bool:
+    """Whether `condition` became true before `seconds` passed (checked every 20 ms)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
 # --- the fallback says what it does not isolate ---------------------------------------------

@@ -96,8 +96,9 @@ def test_run_with_a_real_client_over_http(tmp_path: Path) -> None:
             timeout=120,
         )
         requests = list(server.requests)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # best_guess
     assert done.stdout.splitlines()[0] == "42"
+    assert done.stderr.startswith("best_guess (stop: satisfied)")
     assert len(requests) == 6
     first = requests[0].json
     assert first["model"] == "fake-model"

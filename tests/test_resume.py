@@ -536,7 +536,11 @@ def test_resuming_a_finished_run_says_so_and_changes_nothing(baseline: Baseline)
     ("make", "message"),
     [
         pytest.param(Path.mkdir, "not a run directory (it has no config.json)", id="empty-dir"),
-        pytest.param(None, "no such run directory (see `orchestrator runs`)", id="missing"),
+        pytest.param(
+            None,
+            "no such run directory, nor a run with this id under runs (see `orchestrator runs`)",
+            id="missing",
+        ),
     ],
 )
 def test_resuming_a_non_run_directory_is_a_one_line_error(

@@ -158,10 +158,10 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     path = tmp_path / "secret.yaml"
     path.write_text("name: x\n")
 
-    def deny(self: Path) -> bytes:
+    def deny(self: Path, *args: object, **kwargs: object) -> bytes:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_bytes", deny)  # chmod does not stop root, who runs CI here
+    monkeypatch.setattr(Path, "open", deny)  # chmod does not stop root, who runs CI here
     with pytest.raises(ConfigFileError) as info:
         load_model(path, Scenario)
     expected = f"{path}: cannot read the file (permission denied); check its permissions"
@@ -229,3 +229,26 @@ def test_one_other_problem_is_counted_in_the_singular(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{path}:1:7: name: Input should be a valid string (got a list) (and 1 more problem)"
     )
+
+
+# --- sizes: checked before anything is parsed ------------------------------------------------
+
+
+def test_a_file_over_the_size_cap_is_refused_before_parsing(tmp_path: Path) -> None:
+    from orchestrator.yamlfile import MAX_FILE_BYTES
+
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"name: x\nsteps: [" + b"a, " * (MAX_FILE_BYTES // 3) + b"]\n")
+    with pytest.raises(ConfigFileError) as info:
+        load_model(path, Scenario)
+    assert str(info.value) == f"{path}: the file is larger than 10 MB; is it the right file?"
+
+
+def test_an_alias_that_deepens_an_anchor_past_the_cap_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "deep_alias.yaml"
+    deep = "[" * 40 + "1" + "]" * 40
+    path.write_text(f"name: x\nenv: {{a: &a {deep}}}\ntags: {'[' * 40}*a{']' * 40}\n")
+    with pytest.raises(ConfigFileError) as info:
+        load_model(path, Scenario)
+    assert "nested too deeply (more than 64 levels)" in str(info.value)
+    assert str(info.value).startswith(f"{path}:2:")

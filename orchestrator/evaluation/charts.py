@@ -5,10 +5,8 @@ level, and cost per task (tokens when no prices are known). matplotlib is option
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from orchestrator.evaluation.report import Summary
+from orchestrator.evaluation.summary import Summary
 
 ACCURACY = "accuracy_by_level.png"
 COST = "cost_per_task.png"
@@ -63,14 +61,34 @@ def _cost_per_task(summary: Summary, path: Path) -> None:
     rows = summary.tasks
     priced = any(r.cost_usd > 0 for r in rows)
     values = [r.cost_usd if priced else r.tokens for r in rows]
-    colors = ["#55A868" if r.correct == r.trials else "#C44E52" for r in rows]
+    passed = [r.correct == r.trials for r in rows]
+    colors = ["#55A868" if ok else "#C44E52" for ok in passed]
     fig, ax = pyplot.subplots(figsize=(7.0, 0.35 * len(rows) + 1.4), dpi=100)
-    ax.barh([r.task_id for r in rows], values, color=colors)
+    # Colour is not the only cue: a failed task's bar is hatched and its label says so.
+    bars = ax.barh(
+        [r.task_id for r in rows],
+        values,
+        color=colors,
+        hatch=[None if ok else "//" for ok in passed],
+        edgecolor="black",
+        linewidth=0.5,
+    )
+    for bar, value, ok in zip(bars, values, passed, strict=True):
+        shown = f"${value:.4f}" if priced else f"{value:,.0f}"
+        ax.annotate(
+            f" {shown} {'✓ correct' if ok else '✗ failed'}",
+            (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlim(0, max(values, default=0) * 1.45 or 1)
     ax.invert_yaxis()
     ax.set_xlabel(
         "mean cost per trial (USD)" if priced else "mean tokens per trial (no prices known)"
     )
-    ax.set_title("Cost per task (green: always correct, red: failed at least once)", fontsize=10)
+    ax.set_title(
+        "Cost per task (✓ always correct; red, hatched ✗ failed at least once)", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path)
     pyplot.close(fig)

@@ -23,6 +23,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from orchestrator.config import load_settings
+from orchestrator.dirlock import DirLock
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation import compare as comparing
 from orchestrator.evaluation import report, runner
@@ -59,7 +60,7 @@ eval_app = typer.Typer(
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -122,6 +123,14 @@ def run_command(
         typer.Option(help="Default team for tasks that name none, e.g. 'web_surfer,file_surfer'."),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file.")] = None,
+    stop_after_errors: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Stop after this many trials in a row fail with the same provider error "
+            "(0: never).",
+        ),
+    ] = 3,
 ) -> None:
     """Run every task of SUITE, each in its own run directory; write summary.json and report.md."""
     if backend not in ("local", "ray"):
@@ -148,8 +157,14 @@ def run_command(
             limit=limit,
             resume=resume,
             rerun_errors=rerun_errors,
+            stop_after_same_error=stop_after_errors,
         )
+        # One process per evaluation: a second `--resume` would run the same trials twice.
+        lock = DirLock(options.out, "this evaluation")
+        if resume and options.out.is_dir():
+            lock.acquire()
         planned = runner.plan(suite, options, settings)
+        lock.acquire()
         chosen = runner.make_backend(options)
     except (OrchestratorError, ModelError) as exc:
         _fail(str(exc))
@@ -161,16 +176,22 @@ def run_command(
         f"[dim]evaluation directory: {eval_dir.root}[/]",
         highlight=False,
     )
+    provider_down: runner.ProviderDown | None = None
     with EvalProgress(console, total, planned.already_done) as progress:
         try:
             asyncio.run(runner.execute(planned, chosen, progress))
         except KeyboardInterrupt:
             progress_stopped = True
+        except runner.ProviderDown as exc:
+            progress_stopped, provider_down = False, exc
         except OrchestratorError as exc:
             _fail(str(exc))
         else:
             progress_stopped = False
     summary = report.write(eval_dir)
+    if provider_down is not None:
+        console.print(f"[dim]report: {eval_dir.root / report.REPORT}[/]", highlight=False)
+        _fail(f"{provider_down}: orchestrator eval {suite} --out {eval_dir.root} --resume", code=1)
     if progress_stopped:
         errors.print(
             f"\n[yellow]Interrupted.[/] Finished trials are kept; finish with:\n"

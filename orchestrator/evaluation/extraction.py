@@ -74,10 +74,26 @@ def extract(answer: str, rule: Extraction) -> str | None:
 
 
 def _after_marker(answer: str, marker: str) -> str | None:
-    """The rest of the line after the last `marker` (case-insensitive), or None."""
-    found = [m.end() for m in re.finditer(re.escape(marker), answer, flags=re.IGNORECASE)]
+    """The rest of the line after the last `marker` (case-insensitive), or None.
+
+    The usual shapes are accepted: `**FINAL ANSWER:** 17`, `Final Answer: 17`, and an
+    answer in brackets or emphasis (`[17]`, `**17**`) is taken out of them."""
+    words = [re.escape(w) for w in marker.rstrip(":").split()]
+    shaped = r"[*_]*\s*".join(words) + (r"[*_]*\s*:[*_]*" if marker.endswith(":") else "")
+    found = [m.end() for m in re.finditer(shaped, answer, flags=re.IGNORECASE)]
     if not found:
         return None
     rest = answer[found[-1] :].strip()
-    first_line = rest.splitlines()[0] if rest else ""
-    return first_line.strip()
+    first_line = (rest.splitlines()[0] if rest else "").strip()
+    return _unwrapped(first_line)
+
+
+def _unwrapped(text: str) -> str:
+    """`[17]` → `17`, `**17**` → `17`, `` `17` `` → `17`; a list in brackets with commas
+    (`[1, 2]`) is GAIA's list shape and stays as written."""
+    for opening, closing in (("**", "**"), ("__", "__"), ("`", "`"), ("*", "*")):
+        if len(text) > 2 * len(opening) and text.startswith(opening) and text.endswith(closing):
+            text = text[len(opening) : -len(closing)].strip()
+    if text.startswith("[") and text.endswith("]") and "," not in text:
+        text = text[1:-1].strip()
+    return text

@@ -22,13 +22,17 @@ from orchestrator.evaluation.suites import (
     attachment_note,
     resolve,
 )
+from orchestrator.scenarios.runner import literal
 
+MAX_FILE_BYTES = 100_000_000  # GAIA's own metadata files are about 1 MB
 REQUIRED = ("task_id", "Question", "Final answer")
 USED = {"task_id", "Question", "Level", "Final answer", "file_name"}
 
 
 def load_gaia_jsonl(path: Path) -> Suite:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigFileError(path, f"the file is larger than {MAX_FILE_BYTES // 10**6} MB")
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise ConfigFileError(path, "file not found; check the path") from None
@@ -51,7 +55,16 @@ def load_gaia_jsonl(path: Path) -> Suite:
         tasks.append(task)
     if not tasks:
         raise ConfigFileError(path, "the file has no tasks (one JSON object per line)")
-    return Suite(path=path, name=path.stem, format="gaia-jsonl", tasks=tuple(tasks))
+    return Suite(path=path, name=suite_name(path), format="gaia-jsonl", tasks=tuple(tasks))
+
+
+def suite_name(path: Path) -> str:
+    """GAIA names every split's file `metadata.jsonl`: name the suite after its folder
+    (`2023/validation/metadata.jsonl` → `2023-validation`)."""
+    if path.stem != "metadata":
+        return path.stem
+    folders = [part for part in (path.parent.parent.name, path.parent.name) if part]
+    return "-".join(folders) or path.stem
 
 
 def _record(path: Path, number: int, line: str) -> dict[str, Any]:
@@ -61,6 +74,8 @@ def _record(path: Path, number: int, line: str) -> dict[str, Any]:
         raise ConfigFileError(
             path, f"invalid JSON: {exc.msg}", line=number, column=exc.colno
         ) from None
+    except RecursionError:
+        raise ConfigFileError(path, "the JSON is nested too deeply", line=number) from None
     if not isinstance(record, dict):
         raise ConfigFileError(path, "each line must be a JSON object", line=number)
     for name in REQUIRED:
@@ -92,9 +107,8 @@ def _task(path: Path, number: int, record: dict[str, Any]) -> EvalTask:
         attachments=_attachment(path, record.get("file_name"), fail),
         metadata={k: v for k, v in record.items() if k not in USED},
     )
-    # The question is a GAIA question, not one of our templates: escape stray braces.
-    text = task.question.replace("{{", "{ {").replace("}}", "} }")
-    return replace(task, question=text + attachment_note(task))
+    # The question is GAIA's, not one of our templates: its braces reach the model as written.
+    return replace(task, question=literal(task.question) + attachment_note(task))
 
 
 def _level(value: Any, fail: Any) -> int | None:
@@ -114,7 +128,6 @@ def _attachment(path: Path, file_name: Any, fail: Any) -> tuple[Attachment, ...]
         return ()
     if not isinstance(file_name, str):
         raise fail("file_name", f"must be a string (got {type(file_name).__name__})")
+    # A missing file fails only its task (recorded as an error when it runs), not the suite.
     src = resolve(path.parent, file_name)
-    if not src.is_file():
-        raise fail("file_name", f"{src} does not exist (files go next to the JSONL file)")
     return (Attachment(src, src.name),)

@@ -7,50 +7,18 @@ counted as failures and the report says how to resume).
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from orchestrator.evaluation import charts, metrics
-from orchestrator.evaluation.metrics import Accuracy, TaskRow, Totals
-from orchestrator.evaluation.records import SCHEMA_VERSION, EvalDir, TrialRecord
+from orchestrator.evaluation.metrics import Accuracy
+from orchestrator.evaluation.records import EvalDir, TrialRecord
+from orchestrator.evaluation.summary import Failure, Summary
 from orchestrator.store import write_atomic
 
 SUMMARY = "summary.json"
 REPORT = "report.md"
-
-
-class Failure(BaseModel):
-    task_id: str
-    repeat: int
-    outcome: str
-    stop_reason: str
-    status: str | None
-    answer: str | None
-    expected: str
-    detail: str
-    run_dir: str | None
-
-
-class Summary(BaseModel):
-    schema_version: int = SCHEMA_VERSION
-    suite: str
-    suite_name: str
-    model: str | None
-    repeats: int
-    created: str
-    generated: str
-    complete: bool
-    accuracy: Accuracy
-    by_level: dict[str, Accuracy]
-    by_tag: dict[str, Accuracy]
-    totals: Totals
-    stop_reasons: dict[str, int]
-    tasks: list[TaskRow]
-    failures: list[Failure]
-    charts: list[str]
-    charts_note: str | None = None
 
 
 def summarize(eval_dir: EvalDir) -> tuple[Summary, list[TrialRecord]]:
@@ -76,13 +44,24 @@ def summarize(eval_dir: EvalDir) -> tuple[Summary, list[TrialRecord]]:
     return summary, records
 
 
+def _like_the_charts(path: Path) -> None:
+    """The permissions a newly created file gets (as the PNGs do), not mkstemp's 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
+
+
 def write(eval_dir: EvalDir) -> Summary:
     """Write summary.json, report.md and the charts into the evaluation directory."""
     summary, _ = summarize(eval_dir)
     drawn, note = charts.draw(summary, eval_dir.root)
     summary = summary.model_copy(update={"charts": drawn, "charts_note": note})
-    write_atomic(eval_dir.root / SUMMARY, summary.model_dump_json(indent=2))
-    write_atomic(eval_dir.root / REPORT, render(summary, eval_dir.root))
+    for name, text in (
+        (SUMMARY, summary.model_dump_json(indent=2)),
+        (REPORT, render(summary, eval_dir.root)),
+    ):
+        write_atomic(eval_dir.root / name, text)
+        _like_the_charts(eval_dir.root / name)
     return summary
 
 

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from orchestrator.config import Settings
+from orchestrator.config import Settings, apply_env
 from orchestrator.errors import OrchestratorError
 from orchestrator.evaluation.backends import Backend
+from orchestrator.evaluation.loading import load_suite
 from orchestrator.evaluation.records import EvalDir, Manifest, TaskInfo, TrialRecord
-from orchestrator.evaluation.suites import EvalTask, Suite, load_suite
+from orchestrator.evaluation.suites import EvalTask, Suite
 from orchestrator.evaluation.trial import TrialJob
 from orchestrator.models.factory import NO_MODEL_ADVICE
 from orchestrator.models.spec import ModelSpec
@@ -41,6 +42,12 @@ class EvalOptions:
     limit: int | None = None
     resume: bool = False
     rerun_errors: bool = False
+    stop_after_same_error: int = 3  # trials in a row failing the same way (0: never stop)
+
+
+class ProviderDown(OrchestratorError):
+    """Trials kept failing with the same provider error (a bad key, a dead endpoint):
+    every other trial would too, so the evaluation stops early."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Plan:
     manifest: Manifest
     jobs: list[TrialJob]
     already_done: list[TrialRecord]
+    stop_after_same_error: int = 3
 
 
 def default_out(settings: Settings, suite_path: Path) -> Path:
@@ -100,7 +108,7 @@ def plan(suite_path: Path, options: EvalOptions, settings: Settings) -> Plan:
         if (task_id, repeat) not in skip
     ]
     done = [latest[key] for key in manifest.trials() if key in skip]
-    return Plan(eval_dir, manifest, jobs, done)
+    return Plan(eval_dir, manifest, jobs, done, options.stop_after_same_error)
 
 
 async def execute(
@@ -110,12 +118,29 @@ async def execute(
 ) -> EvalDir:
     """Run the planned trials on `backend`, appending each record to the index."""
 
+    same: list[TrialRecord] = []
+
     def sink(record: TrialRecord) -> None:
         planned.eval_dir.append(record)
         if on_record is not None:
             on_record(record)
+        if not (record.final and record.stop_reason == "model_unavailable" and record.error):
+            same.clear()
+            return
+        if same and same[-1].error != record.error:
+            same.clear()
+        same.append(record)
+        if stop_after and len(same) >= stop_after:
+            raise ProviderDown(
+                f"{len(same)} trials in a row could not reach the model, each with: "
+                f"{record.error}; stopped early (fix it, then finish with --resume)"
+            )
 
-    await backend.run(planned.jobs, sink)
+    stop_after = planned.stop_after_same_error
+    try:
+        await backend.run(planned.jobs, sink)
+    except* ProviderDown as stopped:
+        raise stopped.exceptions[0] from None
     return planned.eval_dir
 
 
@@ -145,9 +170,11 @@ def _manifest(suite: Suite, options: EvalOptions) -> Manifest:
 
 
 def _with_model(settings: Settings, model: str | None) -> Settings:
+    """`--model` merged into the config's default model as `ORCHESTRATOR_MODEL` is:
+    its `base_url`, key variable and limits stay."""
     if model is None:
         return settings
-    return settings.model_copy(update={"models": {"default": ModelSpec(model=model)}})
+    return apply_env(settings, {"ORCHESTRATOR_MODEL": model})
 
 
 def _preflight(suite: Suite, manifest: Manifest, settings: Settings) -> None:

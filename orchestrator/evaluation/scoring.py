@@ -99,6 +99,8 @@ class Verdict(BaseModel):
 
 def score_text(spec: ScorerSpec, answer: str | None, expected: str) -> Score:
     """Score with any scorer but `judge` (use `score_with_judge` for that)."""
+    if answer is None and isinstance(spec, GaiaScorer):
+        answer = "None"  # GAIA's reference scorer compares str(None)
     if answer is None:
         return Score(False, "no answer could be extracted")
     if isinstance(spec, GaiaScorer):

@@ -21,7 +21,6 @@ from typing import Any
 
 from ledgers import Limits
 from orchestrator.config import ScriptedModelConfig
-from orchestrator.errors import ConfigFileError
 from orchestrator.evaluation.extraction import Extraction
 from orchestrator.evaluation.scoring import GaiaScorer, ScorerSpec
 from orchestrator.scenarios.schema import Approvals
@@ -92,24 +91,6 @@ class Suite:
             self.sites,
             self.approvals,
         )
-
-
-def load_suite(path: Path) -> Suite:
-    """Load a suite file by its extension; raise `ConfigFileError` naming file/line/field."""
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        from orchestrator.evaluation.gaia_suite import load_gaia_jsonl
-
-        return load_gaia_jsonl(path)
-    if suffix in (".yaml", ".yml"):
-        from orchestrator.evaluation.yaml_suite import load_yaml_suite
-
-        return load_yaml_suite(path)
-    if path.is_dir():
-        raise ConfigFileError(path, "is a folder; give a suite file (*.yaml or GAIA *.jsonl)")
-    raise ConfigFileError(
-        path, f"unknown suite format {suffix or '(no extension)'!r}; use *.yaml or *.jsonl"
-    )
 
 
 def resolve(base: Path, src: str) -> Path:

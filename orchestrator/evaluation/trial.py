@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ledgers import StopReason
 from orchestrator import attachments, session, sites
 from orchestrator.config import Settings
 from orchestrator.evaluation import scoring
@@ -28,7 +29,7 @@ from orchestrator.evaluation.judge import judge_model_for
 from orchestrator.evaluation.records import Outcome, TrialRecord
 from orchestrator.evaluation.suites import EvalTask
 from orchestrator.models.spec import ModelSpec
-from orchestrator.scenarios.runner import build_config, copy_fixture
+from orchestrator.scenarios.runner import build_config, copy_fixture, unescape
 from orchestrator.scenarios.schema import Approvals, Scenario
 from orchestrator.state import FinalResult
 from orchestrator.store import RunStore, list_runs
@@ -53,6 +54,9 @@ class TrialJob:
     use_settings_models: bool = False  # --model given: ignore the task's script
     judge: ModelSpec | None = None
     grace_seconds: float = GRACE_SECONDS
+
+
+PROVIDER_STOPS = {StopReason.MODEL_UNAVAILABLE, StopReason.ERROR}
 
 
 def scenario_for(job: TrialJob) -> Scenario:
@@ -80,6 +84,10 @@ def scenario_for(job: TrialJob) -> Scenario:
 
 async def run_trial(job: TrialJob, environ: Mapping[str, str] | None = None) -> TrialRecord:
     started = now()
+    missing = [str(a.src) for a in job.task.attachments if not a.src.is_file()]
+    if missing:  # this task cannot be run as given; the others can
+        detail = f"attachment not found: {', '.join(missing)} (files go next to the suite file)"
+        return failure(job, "error", detail, started)
     scenario = scenario_for(job)
     limits = scenario.limits
     guard = None
@@ -166,6 +174,8 @@ async def _scored(
         extracted=extracted,
         correct=score.correct,
         score_detail=score.detail,
+        # why a run could not go on (the provider's own words), for the console and report
+        error=result.stop_detail if result.stop_reason in PROVIDER_STOPS else None,
         rounds=result.rounds,
         stalls=result.stalls,
         replans=result.replans,
@@ -182,12 +192,13 @@ async def _judged(
     environ: Mapping[str, str] | None,
 ) -> scoring.Score:
     try:
-        judge = judge_model_for(job, environ)
+        judge = judge_model_for(job.judge, job.task, environ)
     except ModelError as exc:
         return scoring.Score(False, f"judge unavailable: {exc}")
     try:
         task = job.task
-        return await scoring.score_with_judge(spec, extracted, task.expected, task.question, judge)
+        question = unescape(task.question)
+        return await scoring.score_with_judge(spec, extracted, task.expected, question, judge)
     finally:
         if judge is not None:
             await judge.close()

@@ -171,8 +171,8 @@ def _task(spec: _Task, defaults: _Defaults, base: Path, sites: set[str], where: 
     scorer = spec.scorer or defaults.scorer
     _check_expected(scorer, spec.expected, where)
     known = {f"sites.{name}" for name in sites} | {"workspace"}
-    for key in PLACEHOLDER.findall(spec.task):
-        if key not in known:
+    for escaped, key in PLACEHOLDER.findall(spec.task):
+        if not escaped and key not in known:
             listed = ", ".join("{{" + k + "}}" for k in sorted(known))
             raise where.error(f"unknown placeholder {{{{{key}}}}}; known: {listed}", "task")
     task = EvalTask(

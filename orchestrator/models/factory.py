@@ -17,7 +17,7 @@ NO_MODEL_ADVICE = (
     "orchestrator.yaml:\n"
     "    models:\n      default: openai:gpt-4o\n"
     "To see a full run without any model, try the offline demo:\n"
-    "    orchestrator scenario run scenarios/demo.yaml --watch"
+    "    orchestrator demo"
 )
 
 

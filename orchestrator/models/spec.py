@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class CapabilityOverrides(BaseModel):
@@ -44,6 +46,18 @@ class ModelSpec(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     capabilities: CapabilityOverrides = Field(default_factory=CapabilityOverrides)
     pricing: Pricing | None = Field(default=None, description="Overrides the price table.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _a_url(cls, value: str | None) -> str | None:
+        # Caught here, a typo is one located error rather than five "transient" retries.
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(
+                    "must be an http:// or https:// URL, e.g. http://localhost:11434/v1"
+                )
+        return value
 
     @property
     def provider(self) -> str:

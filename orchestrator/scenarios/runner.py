@@ -21,7 +21,19 @@ from orchestrator.store import WORKSPACE, RunStore
 from orchestrator.yamlfile import Located, load_located
 from specialists.models.protocol import ModelError
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
+# `\{{name}}` is the text `{{name}}` itself: how text that is not ours (a GAIA question)
+# keeps its braces through substitution.
+PLACEHOLDER = re.compile(r"(\\?)\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
+
+
+def literal(text: str) -> str:
+    """`text` with every placeholder-shaped run escaped, so `substitute` leaves it as is."""
+    return PLACEHOLDER.sub(lambda m: m.group(0) if m.group(1) else "\\" + m.group(0), text)
+
+
+def unescape(text: str) -> str:
+    """`literal(text)` back as written (what `substitute` makes of it)."""
+    return PLACEHOLDER.sub(lambda m: m.group(0)[1:] if m.group(1) else m.group(0), text)
 
 
 @dataclass
@@ -47,7 +59,9 @@ def substitute(value: Any, values: Mapping[str, str], parts: tuple[str | int, ..
     if isinstance(value, str):
 
         def one(match: re.Match[str]) -> str:
-            key = match.group(1)
+            if match.group(1):
+                return match.group(0)[1:]
+            key = match.group(2)
             if key not in values:
                 known = ", ".join("{{" + k + "}}" for k in sorted(values)) or "none"
                 raise UnknownPlaceholder(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -72,36 +73,54 @@ def strict_schema(schema_cls: type[BaseModel]) -> dict[str, Any]:
     return fixed
 
 
+MAX_JSON_CHARS = 500_000  # a ledger or a plan is a few KB; more is a runaway reply
+MAX_CANDIDATES = 64  # where an object may start, tried in order: bounds the work to linear
+MAX_EXTRACT_SECONDS = 2.0  # and in time, since this runs on the event loop
+
+
 def extract_json(text: str) -> Any:
     """The first JSON value in `text`: the whole text, a ```json block, or the first object.
 
     A candidate that fails to parse hides every `{` inside it, so a truncated object is
-    reported as broken JSON rather than mistaken for one of its inner objects.
+    reported as broken JSON rather than mistaken for one of its inner objects. Bounded in
+    size, candidates and time; every failure (nesting too deep included) is a ValueError,
+    which the caller turns into an invalid-output attempt.
     """
-    # strict=False: models write raw newlines and tabs inside strings; that is still data.
+    if len(text) > MAX_JSON_CHARS:
+        raise ValueError(
+            f"the reply is {len(text):,} characters, more than the {MAX_JSON_CHARS:,} allowed; "
+            "reply with only the JSON object"
+        )
     stripped = text.strip()
     try:
-        return json.loads(stripped, strict=False)
+        return _loads(stripped)
     except json.JSONDecodeError:
         pass
-    fence = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.DOTALL)
+    fence = re.search(r"```(?:json)?[ \t]*\n(.*?)```", text, re.DOTALL)
     if fence:
         try:
-            return json.loads(fence.group(1), strict=False)
+            return _loads(fence.group(1))
         except json.JSONDecodeError:
             pass
     decoder = json.JSONDecoder(strict=False)
     first_error: json.JSONDecodeError | None = None
     resume_at = 0
+    deadline = time.monotonic() + MAX_EXTRACT_SECONDS
+    tried = 0
     for match in re.finditer(r"[{\[]", text):
         if match.start() < resume_at:
             continue
+        tried += 1
+        if tried > MAX_CANDIDATES or time.monotonic() > deadline:
+            break
         try:
             value, _ = decoder.raw_decode(text, match.start())
             return value
         except json.JSONDecodeError as err:
             first_error = first_error or err
             resume_at = max(err.pos, match.start() + 1)
+        except RecursionError:
+            raise _too_deep() from None
     if first_error is None:
         raise ValueError("the reply contains no JSON object")
     # The text ended inside the value: at its last character, or inside a string (whose
@@ -113,6 +132,18 @@ def extract_json(text: str) -> Any:
         f"the reply's JSON is invalid: {first_error.msg} at line {first_error.lineno} "
         f"column {first_error.colno}" + (" (it looks cut off)" if cut_off else "")
     )
+
+
+def _loads(text: str) -> Any:
+    # strict=False: models write raw newlines and tabs inside strings; that is still data.
+    try:
+        return json.loads(text, strict=False)
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> ValueError:
+    return ValueError("the reply's JSON is nested too deeply; reply with a flat JSON object")
 
 
 def describe(exc: Exception) -> str:

@@ -90,6 +90,7 @@ class RayBackend:
             options |= {"num_cpus": self._concurrency, "include_dashboard": False}
         else:
             options["address"] = self._address
+            _probe(self._address)  # ray.init waits on a dead cluster for a very long time
         try:
             ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -111,3 +112,29 @@ class RayBackend:
             except ray.exceptions.RayError as exc:  # the worker died, or Ray failed the task
                 record = failure(job, "error", f"ray: {type(exc).__name__}: {exc}", started)
             sink(record)
+
+
+PROBE_SECONDS = 5.0
+
+
+def _probe(address: str) -> None:
+    """Fail within PROBE_SECONDS, with a clear message, if nothing listens at `address`
+    (`ray://HOST:PORT` for Ray Client, or `HOST:PORT` of the head's GCS); `auto` is
+    looked up by Ray itself, which fails fast when there is no local cluster."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if address == "auto" or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        client = (
+            " (Ray Client needs `pip install 'ray[client]'` here)"
+            if address.startswith("ray://")
+            else ""
+        )
+        raise OrchestratorError(
+            f"cannot reach Ray at {address}: {reason} within {PROBE_SECONDS:g} s; is the cluster "
+            f"up (`ray status` on its head) and the port open?{client}"
+        ) from None
