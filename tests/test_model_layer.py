@@ -481,3 +481,23 @@ async def test_unpriced_models_are_counted_as_such() -> None:
     await model.complete(request())
     assert meter.roles["orchestrator"].unpriced_calls == 1
     assert meter.cost_usd == 0
+
+
+def test_under_a_grammar_every_free_string_and_list_is_bounded() -> None:
+    from ledgers import ProgressLedger
+    from specialists.models.structured import (
+        GRAMMAR_MAX_ITEMS,
+        GRAMMAR_MAX_STRING,
+        for_grammar,
+        strict_schema,
+        with_enums,
+    )
+
+    schema = with_enums(strict_schema(ProgressLedger), {"Speaker.answer": ["user"]})
+    bounded = for_grammar(schema)
+    defs = bounded["$defs"]
+    assert defs["Choice"]["properties"]["answer"]["maxLength"] == GRAMMAR_MAX_STRING
+    assert defs["NewFact"]["properties"]["fact"]["maxLength"] == GRAMMAR_MAX_STRING
+    assert bounded["properties"]["new_facts"]["maxItems"] == GRAMMAR_MAX_ITEMS
+    assert "maxLength" not in defs["Speaker"]["properties"]["answer"]  # an enum is bounded
+    assert "maxLength" not in schema["$defs"]["Choice"]["properties"]["answer"]  # a copy

