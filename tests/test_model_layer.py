@@ -165,7 +165,9 @@ async def test_each_rung_produces_a_validated_object(caps: Capabilities, form: s
         assert sent.response_format == "json_object"
     elif form == "json_object_schema":
         assert isinstance(sent.response_format, JsonObjectFormat)
-        assert sent.response_format.schema == structured.strict_schema(Answer)
+        assert sent.response_format.schema == structured.for_grammar(
+            structured.strict_schema(Answer)
+        )
     else:
         assert sent.response_format is None
         assert "JSON schema" in sent.messages[-1].content
