@@ -44,7 +44,7 @@ from specialists.models.protocol import (
     UnsupportedFeature,
     Usage,
 )
-from specialists.models.structured import generate, strict_schema
+from specialists.models.structured import for_grammar, generate, strict_schema
 
 KEY_ENV = {"OPENAI_API_KEY": "sk-test"}
 MakeModel = Callable[..., OpenAIModel]
@@ -403,7 +403,7 @@ async def test_schema_in_json_mode_goes_on_the_wire_and_is_dropped_when_refused(
     plan = await generate(model, purpose="plan", messages=[Message.user("Plan.")], schema=Plan)
     assert plan == Plan(steps=[], done=False)
     first, second = (r.json["response_format"] for r in server.requests)
-    assert first == {"type": "json_object", "schema": strict_schema(Plan)}
+    assert first == {"type": "json_object", "schema": for_grammar(strict_schema(Plan))}
     assert second == {"type": "json_object"}
     assert not model.capabilities.json_mode_schema
     assert model.capabilities.json_mode
