@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from pydantic import ValidationError
+
 from ledgers.transcript import Entry
 from specialists.models.protocol import ImagePart, ModelClient
 
@@ -95,6 +97,16 @@ class TeamEnv:
 class SpecialistConfigError(ValueError):
     """A specialist's settings (`specialists.<name>` in the config) or model are unusable.
     The message names the field and says what to set."""
+
+
+def settings_problems(exc: ValidationError, prefix: str) -> str:
+    """A settings validation error as one line, each problem naming `prefix.<field>`."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in (prefix, *error["loc"]))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
 
 
 SpecialistFactory = Callable[[TeamEnv], Specialist]

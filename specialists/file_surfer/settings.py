@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from specialists.base import SpecialistConfigError
+from specialists.base import SpecialistConfigError, settings_problems
 
 PREFIX = "specialists.file_surfer"
 
@@ -94,9 +94,4 @@ def load_settings(raw: Mapping[str, Any]) -> FileSurferSettings:
     try:
         return FileSurferSettings.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in (PREFIX, *error["loc"]))
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}")
-        raise FileSurferConfigError("; ".join(problems)) from None
+        raise FileSurferConfigError(settings_problems(exc, PREFIX)) from None

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from specialists.base import SpecialistConfigError
+from specialists.base import SpecialistConfigError, settings_problems
 
 PREFIX = "specialists.mcp"
 
@@ -81,9 +81,4 @@ def load_settings(raw: Mapping[str, Any]) -> McpSettings:
     try:
         return McpSettings.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in (PREFIX, *error["loc"]))
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}")
-        raise McpConfigError("; ".join(problems)) from None
+        raise McpConfigError(settings_problems(exc, PREFIX)) from None
