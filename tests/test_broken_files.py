@@ -159,7 +159,7 @@ CONFIG_CASES = {
         2,
         9,
         "models.default",
-        "unknown provider 'opnai'; use one of azure, compatible, llamacpp, lmstudio, ollama, "
+        "unknown provider 'opnai'; use one of azure, compatible, llamacpp, lmstudio, local, ollama, "
         "openai, openrouter, vllm",
     ),
     "unknown_specialist.yaml": Case(
