@@ -2,7 +2,7 @@
 per orchestrator purpose on a fixed prompt set, and the routing suite's score.
 
 The prompt set is the first round of "What is the capital of France?" for a one-person
-team, built with orchestrator/prompts.py (orchestrator.prompt_sizes.sample_prompts), so
+team, built by the context builder (orchestrator.prompt_sizes.sample_prompts), so
 a prompt change shows up here as a change in time per purpose. Each purpose is asked
 through the structured-output ladder as the loop asks it. The suite is
 evals/routing/suite.yaml run with `orchestrator eval` (one trial per task).
