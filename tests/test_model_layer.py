@@ -503,3 +503,11 @@ def test_under_a_grammar_every_free_string_and_list_is_bounded() -> None:
     assert bounded["properties"]["new_facts"]["maxItems"] == GRAMMAR_MAX_ITEMS
     assert "maxLength" not in defs["Speaker"]["properties"]["answer"]  # an enum is bounded
     assert "maxLength" not in schema["$defs"]["Choice"]["properties"]["answer"]  # a copy
+
+
+def test_under_a_grammar_the_schema_carries_no_descriptions_to_copy() -> None:
+    from ledgers import FinalDraft
+    from specialists.models.structured import for_grammar, strict_schema
+
+    assert "description" in str(strict_schema(FinalDraft))
+    assert "description" not in str(for_grammar(strict_schema(FinalDraft)))

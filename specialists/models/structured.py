@@ -210,13 +210,21 @@ GRAMMAR_MAX_ITEMS = 3  # items in one list, under a grammar
 
 
 def for_grammar(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` with every free string and list bounded. A grammar-constrained decoder
-    writes until the schema is satisfied, and a small model caught repeating itself would
-    fill a string until the output limit cuts the whole reply; bounded, it must close it."""
+    """`schema` with every free string and list bounded, and without descriptions. A
+    grammar-constrained decoder writes until the schema is satisfied, and a small model
+    caught repeating itself would fill a string until the output limit cuts the whole
+    reply; bounded, it must close it. The prompts explain every field already, and a small
+    model shown a field's description copies it as the value ("The answer, in the form
+    the task asks for.")."""
 
     def bound(node: Any) -> Any:
         if isinstance(node, dict):
-            node = {k: bound(v) for k, v in node.items()}
+            # A description is a string; a property *named* description is a schema.
+            node = {
+                k: bound(v)
+                for k, v in node.items()
+                if not (k == "description" and isinstance(v, str))
+            }
             if node.get("type") == "string" and "enum" not in node:
                 node.setdefault("maxLength", GRAMMAR_MAX_STRING)
             if node.get("type") == "array":
