@@ -228,7 +228,8 @@ def run(
     if not task.strip():
         _fail("the task is empty; say in plain words what you want done")
     if server:
-        _run_remote(server, token, task, team, max_rounds, max_seconds, list(attach or []), quiet)
+        limits = (max_rounds, max_seconds, max_cost)
+        _run_remote(server, token, task, team, model, limits, list(attach or []), quiet)
         return
     try:
         settings, _ = load_settings(config, os.environ)
@@ -255,19 +256,26 @@ def _run_remote(
     token: str | None,
     task: str,
     team: str | None,
-    max_rounds: int | None,
-    max_seconds: float | None,
+    model: str | None,
+    limits: tuple[int | None, float | None, float | None],
     attach: list[Path],
     quiet: bool,
 ) -> None:
+    """`run --server`: the same flags, sent to a service instead of run here."""
     from orchestrator.service import client
 
     remote = client.Remote(url, token)
     try:
         members = [t.strip() for t in team.split(",") if t.strip()] if team else None
-        limits = client.limits_from(max_rounds, max_seconds)
         done = client.run(
-            remote, task, team=members, limits=limits, attach=attach, console=console, quiet=quiet
+            remote,
+            task,
+            team=members,
+            limits=client.limits_from(*limits),
+            attach=attach,
+            console=console,
+            quiet=quiet,
+            model=model,
         )
     except OrchestratorError as exc:
         _fail(str(exc))

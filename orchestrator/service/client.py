@@ -100,11 +100,14 @@ def run(
     attach: Sequence[Path],
     console: Console,
     quiet: bool,
+    model: str | None = None,
 ) -> dict[str, Any]:
     """Submit `task`, show it live, answer the team if we can; returns the finished run."""
     body: dict[str, Any] = {"task": task}
     if team:
         body["team"] = list(team)
+    if model:
+        body["model"] = model
     if limits:
         body["limits"] = limits
     if attach:
@@ -180,6 +183,8 @@ def list_runs(remote: Remote, console: Console, limit: int) -> None:
     print_columns(console, f"Runs at {remote.url}", rows, flexible=6)
 
 
-def limits_from(max_rounds: int | None, max_seconds: float | None) -> dict[str, Any]:
-    given = {"max_rounds": max_rounds, "max_seconds": max_seconds}
+def limits_from(
+    max_rounds: int | None, max_seconds: float | None, max_cost: float | None = None
+) -> dict[str, Any]:
+    given = {"max_rounds": max_rounds, "max_seconds": max_seconds, "max_cost_usd": max_cost}
     return {k: v for k, v in given.items() if v is not None}
