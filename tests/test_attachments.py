@@ -3,15 +3,14 @@ model never gets an image — through the real CLI over HTTP, and through real s
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_openai import FakeOpenAI, Reply, chat_completion
+from support.fake_openai import FakeOpenAI
 from support.specialists import INSTANCES, tiny_png
-from test_real_model_run import CLI, clean_env, ledger
+from test_real_model_run import CLI, clean_env, ledger, reply
 
 from ledgers import Limits
 from orchestrator import session
@@ -20,10 +19,6 @@ from orchestrator.config import ScriptedModelConfig, Settings
 from orchestrator.events import Replied
 from orchestrator.models.scripted import ScriptedModel
 from orchestrator.store import RunStore, list_runs
-
-
-def reply(obj: dict[str, Any]) -> Reply:
-    return Reply(body=chat_completion(json.dumps(obj), usage=(100, 20), model="fake-model"))
 
 
 def config(tmp_path: Path, base_url: str, vision: bool) -> Path:
