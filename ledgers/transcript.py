@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Counter = Callable[[str], int]  # tokens in a text: a real tokenizer or a calibrated estimate
 
 EMPTY = "(nothing has happened yet)"
+# Characters per token before a provider's own counts calibrate it: conservative (most
+# English text runs ~4), so an estimate errs towards a smaller prompt.
+CHARS_PER_TOKEN = 3.5
 
 
 class Entry(BaseModel):
@@ -68,7 +71,7 @@ class ContextRules(BaseModel):
         return max(256, context_tokens - min(self.reserve_output_tokens, context_tokens // 4))
 
 
-def estimate(chars_per_token: float = 3.5) -> Counter:
+def estimate(chars_per_token: float = CHARS_PER_TOKEN) -> Counter:
     """A token count from the length: conservative by default (most text is ~4 chars a
     token), and calibrated from a provider's own counts where the caller has them."""
     return lambda text: math.ceil(len(text) / chars_per_token)

@@ -22,6 +22,7 @@ from ledgers import (
     TaskLedger,
     transcript,
 )
+from ledgers.transcript import CHARS_PER_TOKEN
 from orchestrator.context import ContextBuilder, Reader
 from orchestrator.state import RunState, TeamMember
 from specialists.models.protocol import Capabilities, Message
@@ -33,7 +34,6 @@ _DESCRIPTION = (
     "A specialist of this team. It carries out one instruction at a time with its own "
     "tools and replies with what it found, quoting its sources, or with why it could not."
 )
-CHARS_PER_TOKEN = 3.5  # English prompts with JSON in them: a conservative count
 
 
 @dataclass(frozen=True)

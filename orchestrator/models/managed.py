@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 
+from ledgers.transcript import CHARS_PER_TOKEN
 from orchestrator.events import EventBus, ModelCalled, ModelFailed, ModelRetry
 from orchestrator.models.spec import Pricing
 from specialists.models.protocol import (
@@ -30,9 +31,6 @@ from specialists.models.structured import output_mode
 Sleep = Callable[[float], Awaitable[None]]
 
 MAX_RETRY_AFTER = 300.0  # a provider asking for longer than this is effectively down
-# Token counts are estimated from lengths, calibrated by the provider's own counts: start
-# conservative (most text runs ~4 characters a token) and follow what calls report.
-INITIAL_CHARS_PER_TOKEN = 3.5
 
 
 class RoleUsage(BaseModel):
@@ -90,7 +88,8 @@ class ManagedModel:
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._sleep = sleep
-        self.chars_per_token = INITIAL_CHARS_PER_TOKEN
+        # Token counts are estimated from lengths: start conservative, follow what calls report.
+        self.chars_per_token = CHARS_PER_TOKEN
 
     @property
     def name(self) -> str:
