@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,7 +218,6 @@ def main() -> None:
     parser.add_argument("--context", type=int, default=32_768, help="context_tokens")
     args = parser.parse_args()
     team_registry.BUILTIN.update({name: "__main__:create" for name in SPECIALISTS})
-    sys.modules.setdefault("__main__", sys.modules[__name__])
     print(
         f"{'R':>3} {'reply':>5} {'final':>7} {'special.':>8} {'progress':>8} "
         f"{'max tok':>8} {'budget':>7} {'total chars':>12}"
