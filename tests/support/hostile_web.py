@@ -112,11 +112,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "<title>Frames</title><main><p>Top text.</p>"
                 f"<iframe src='{other}/frame-inner' title=foreign></iframe></main>"
             )
-        elif parts.path == "/busy":  # its script keeps the page's thread busy for a while
+        elif parts.path == "/busy":
+            # Busy from its load event on: after domcontentloaded, and before any settle
+            # probe can finish (a 50 ms timer raced the 30 ms quiet probe on a fast machine).
             ms = int(query.get("ms", 8000))
             self._page(
-                "<title>Busy</title><p>Busy soon.</p><script>setTimeout(() => {"
-                f"const end = Date.now() + {ms}; while (Date.now() < end) {{}} }}, 50)</script>"
+                "<title>Busy</title><p>Busy soon.</p><script>addEventListener('load', () => {"
+                f"const end = Date.now() + {ms}; while (Date.now() < end) {{}} }})</script>"
             )
         elif parts.path == "/never-answers":
             self.site.stop.wait(HANG_SECONDS)  # the request was read; no answer ever comes
