@@ -25,6 +25,7 @@ from orchestrator.config import ApprovalMode, ScriptedModelConfig, Settings, loa
 from orchestrator.errors import OrchestratorError, RunDirError
 from orchestrator.events import Event, Subscriber
 from orchestrator.feed import EventFeed
+from orchestrator.run_backends import InProcess, RunBackend, RunFailedElsewhere
 from orchestrator.session import PeopleFactory
 from orchestrator.state import FinalResult, RunConfig
 from orchestrator.store import RunStore
@@ -85,8 +86,10 @@ class Orchestrator:
         max_concurrent: int = 4,
         environ: Mapping[str, str] | None = None,
         on_change: Callable[[RunHandle], None] | None = None,
+        backend: RunBackend | None = None,
     ) -> None:
         self._environ = os.environ if environ is None else environ
+        self.backend: RunBackend = backend or InProcess()
         # Like the CLI: the config file and the environment, unless settings are given.
         self.settings = settings or load_settings(None, self._environ)[0]
         self.runs_dir = runs_dir or self.settings.runs_dir
@@ -188,12 +191,18 @@ class Orchestrator:
             raise OrchestratorError(f"run {run_id} has already finished; nothing to resume")
         return self._enqueue(store, people, subscribers)
 
-    def cancel(self, run_id: str, *, people: PeopleFactory | None = None) -> RunHandle:
+    def cancel(
+        self,
+        run_id: str,
+        *,
+        people: PeopleFactory | None = None,
+        subscribers: Sequence[Subscriber] = (),
+    ) -> RunHandle:
         """End a run with stop reason `cancelled` and a best-guess answer. A run that is
         not executing is started just to write that answer."""
         handle = self._handles.get(run_id)
         if handle is None or not handle.live:
-            handle = self.resume(run_id, people=people)
+            handle = self.resume(run_id, people=people, subscribers=subscribers)
         handle.cancel_requested.set()
         if handle.state == "queued":  # no need to wait for a slot just to stop
             for i, (waiting, people_for, subs) in enumerate(self._waiting):
@@ -248,6 +257,7 @@ class Orchestrator:
         for handle in self._handles.values():
             if handle.live:
                 handle._finished(None, "interrupted", "the process stopped")
+        await self.backend.close()
 
     # --- the queue ----------------------------------------------------------------------
 
@@ -280,7 +290,7 @@ class Orchestrator:
         self, handle: RunHandle, people: PeopleFactory | None, subscribers: Sequence[Subscriber]
     ) -> None:
         try:
-            result = await session.execute(
+            result = await self.backend.execute(
                 handle.store,
                 subscribers=[handle.feed, *subscribers],
                 environ=self._environ,
@@ -291,6 +301,8 @@ class Orchestrator:
         except asyncio.CancelledError:
             handle._finished(None, "interrupted", "the process stopped")
             raise
+        except RunFailedElsewhere as exc:
+            handle._finished(None, "error", str(exc))
         except Exception as exc:  # a bug or a broken run dir must not take others down
             handle._finished(None, "error", f"{type(exc).__name__}: {exc}")
         finally:

@@ -4,6 +4,11 @@ SQLite, with people answering over HTTP, and recovered after a restart.
 A run belongs to the service if its config's `source` starts with "service". On start,
 every such run without a result was cut off (the server stopped or was killed): it is
 queued again (`recover="resume"`) or left `interrupted` for a person to resume.
+
+Runs execute in this process or, with a remote `backend` (`ray_runs.RayRuns`), in Ray
+workers; the manager is the same front either way: people answer through `people.json`
+(`FilePeople` on the worker), and whether a run waits for a person is read from its
+events (`human_waiting` / `human_answered`), which reach the manager either way.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from typing import Any, Literal
 from orchestrator.api import Orchestrator, RunHandle
 from orchestrator.config import Settings
 from orchestrator.errors import OrchestratorError
+from orchestrator.events import Event, HumanAnswered, HumanWaiting, Subscriber
+from orchestrator.run_backends import RunBackend
 from orchestrator.scenarios.runner import build_config
 from orchestrator.scenarios.schema import Scenario, ScriptedChoice
 from orchestrator.service.index import RunIndex, RunRow, read_row
-from orchestrator.service.people import Ask, HttpPeople, PendingBook
+from orchestrator.service.people import Ask, FilePeople, HttpPeople, PendingBook
 from orchestrator.service.schemas import CreateRun
 from orchestrator.session import SCREENSHOTS, People, PeopleFactory
 from orchestrator.state import RunConfig
@@ -44,6 +51,7 @@ class RunManager:
         max_concurrent: int = 4,
         recover: Recover = "resume",
         environ: Mapping[str, str] | None = None,
+        backend: RunBackend | None = None,
     ) -> None:
         self.runs_dir = runs_dir
         self.recover_mode: Recover = recover
@@ -54,8 +62,10 @@ class RunManager:
             max_concurrent=max_concurrent,
             environ=environ,
             on_change=self._changed,
+            backend=backend,
         )
         self._books: dict[str, PendingBook] = {}
+        self._asking: dict[str, set[str]] = {}  # run id -> the ids of its unanswered asks
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -135,12 +145,17 @@ class RunManager:
 
     async def _submit(self, config: RunConfig, attachments: list[Path] | None = None) -> RunHandle:
         return await self.orch.asubmit(
-            config, attachments=attachments or [], people=self._people(config)
+            config,
+            attachments=attachments or [],
+            people=self._people(config),
+            subscribers=[self._watch(config.run_id)],
         )
 
     def _people(self, config: RunConfig) -> PeopleFactory:
-        book = self.book(config.run_id)
         scripted = config.human.mode == "scripted"  # a scenario's replies answer its questions
+        if self.orch.backend.remote:
+            return FilePeople((self.runs_dir / config.run_id).resolve(), scripted=scripted)
+        book = self.book(config.run_id)
 
         def people(bus: Any) -> People:
             http = HttpPeople(book, bus)
@@ -155,14 +170,18 @@ class RunManager:
         store = self.orch.open(run_id)
         if store.load_result() is not None:
             raise RunConflict(f"run {run_id} has already finished; nothing to resume")
-        return self.orch.resume(run_id, people=self._people(store.load_config()))
+        return self.orch.resume(
+            run_id, people=self._people(store.load_config()), subscribers=[self._watch(run_id)]
+        )
 
     def cancel(self, run_id: str) -> RunHandle:
         store = self.orch.open(run_id)
         handle = self.orch.get(run_id)
         if (handle is None or not handle.live) and store.load_result() is not None:
             raise RunConflict(f"run {run_id} has already finished; nothing to cancel")
-        return self.orch.cancel(run_id, people=self._people(store.load_config()))
+        return self.orch.cancel(
+            run_id, people=self._people(store.load_config()), subscribers=[self._watch(run_id)]
+        )
 
     def answer(self, run_id: str, ask_id: str, *, answer: str | None, approved: bool | None) -> Ask:
         self.orch.open(run_id)
@@ -236,7 +255,23 @@ class RunManager:
 
     # --- keeping the index current -------------------------------------------------------
 
+    def _watch(self, run_id: str) -> Subscriber:
+        """Follows a run's asks from its events, wherever it executes."""
+
+        def watch(event: Event) -> None:
+            if isinstance(event, HumanWaiting):
+                self._asking.setdefault(run_id, set()).add(event.id)
+            elif isinstance(event, HumanAnswered):
+                self._asking.get(run_id, set()).discard(event.id)
+            else:
+                return
+            self._refresh(run_id)
+
+        return watch
+
     def _changed(self, handle: RunHandle) -> None:
+        if not handle.live:
+            self._asking.pop(handle.run_id, None)
         if handle.state == "finished":
             self.book(handle.run_id).close_pending()
         self._refresh(handle.run_id)
@@ -244,7 +279,7 @@ class RunManager:
     def _refresh(self, run_id: str) -> None:
         handle = self.orch.get(run_id)
         state: str | None = handle.state if handle is not None else None
-        if state == "running" and self.book(run_id).waiting:
+        if state == "running" and (self._asking.get(run_id) or self.book(run_id).waiting):
             state = "waiting"
         row = read_row(self.runs_dir / run_id, state=state)
         if handle is not None and handle.error:

@@ -5,13 +5,22 @@ Every wait is recorded in `<run>/people.json` before it is announced (a `human_w
 event), so it survives a restart. A resumed run replays its round from the checkpoint and
 asks again; the same ask (kind, round, wording, k-th time this round) finds its record:
 still pending, it waits under the same id; answered meanwhile, the answer is used at once.
+
+The run and the service may be different processes (`serve --backend ray`: the run is in a
+Ray worker, maybe on another node, with the run directory on a shared filesystem). So
+every change to `people.json` is a read-modify-write under an exclusive `flock` of
+`people.json.lock`, and a run in another process (`FilePeople`) finds its answer by
+polling the file; in one process an answer also wakes the waiting run at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +33,8 @@ from orchestrator.store import write_atomic
 from specialists.base import ApprovalRequest
 
 PEOPLE = "people.json"
+LOCK_SUFFIX = ".lock"
+POLL_SECONDS = 0.2  # how often a run in another process looks for its answer
 SCHEMA_VERSION = 1
 Kind = Literal["question", "approval"]
 
@@ -58,87 +69,95 @@ class PendingBook:
         self._path = run_dir / PEOPLE
         self._waiting: dict[str, asyncio.Future[Ask]] = {}
         self._on_change = on_change
+        self._book = self._load()
+
+    def _load(self) -> Book:
         try:
-            self._book = Book.model_validate_json(self._path.read_bytes())
+            return Book.model_validate_json(self._path.read_bytes())
         except FileNotFoundError:
-            self._book = Book()
+            return Book()
         except (OSError, ValidationError) as exc:
             raise OrchestratorError(f"{self._path}: unreadable ({exc})") from None
 
+    @contextmanager
+    def _changing(self) -> Iterator[Book]:
+        """The book as on disk now, locked against other processes until it is saved."""
+        with open(self._path.with_name(PEOPLE + LOCK_SUFFIX), "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._book = self._load()
+            yield self._book
+            self._save()
+
     def asks(self) -> list[Ask]:
+        self._book = self._load()  # another process (the run, or the service) may write it
         return list(self._book.asks)
 
     def pending(self) -> list[Ask]:
-        return [a for a in self._book.asks if a.status == "pending"]
+        return [a for a in self.asks() if a.status == "pending"]
 
     def find_or_add(
         self, kind: Kind, round: int, prompt: str, detail: str, specialist: str, nth: int
     ) -> Ask:
-        same = [
-            a
-            for a in self._book.asks
-            if (a.kind, a.round, a.prompt, a.detail) == (kind, round, prompt, detail)
-            and a.status != "closed"
-        ]
-        if nth < len(same):
-            return same[nth]
-        ask = Ask(
-            id=f"{kind}-{len(self._book.asks) + 1}",
-            kind=kind,
-            round=round,
-            prompt=prompt,
-            detail=detail,
-            specialist=specialist,
-        )
-        self._book.asks.append(ask)
-        self._save()
-        return ask
+        with self._changing() as book:
+            same = [
+                a
+                for a in book.asks
+                if (a.kind, a.round, a.prompt, a.detail) == (kind, round, prompt, detail)
+                and a.status != "closed"
+            ]
+            if nth < len(same):
+                return same[nth]
+            ask = Ask(
+                id=f"{kind}-{len(book.asks) + 1}",
+                kind=kind,
+                round=round,
+                prompt=prompt,
+                detail=detail,
+                specialist=specialist,
+            )
+            book.asks.append(ask)
+            return ask
 
-    async def wait(self, ask: Ask) -> Ask:
+    async def wait(self, ask: Ask, poll: float | None = None) -> Ask:
+        """The ask once answered: woken by `answer` in this process, or, with `poll`, also
+        found in the file when another process answered it."""
         if ask.status != "pending":
             return ask
         future = self._waiting.setdefault(ask.id, asyncio.get_running_loop().create_future())
         self._on_change()
         try:
+            while poll is not None and not future.done():
+                await asyncio.wait({future}, timeout=poll)
+                current = await asyncio.to_thread(self._current, ask.id)
+                if current is not None and current.status != "pending" and not future.done():
+                    future.set_result(current)
             return await future
         finally:
             self._waiting.pop(ask.id, None)
             self._on_change()
 
+    def _current(self, ask_id: str) -> Ask | None:
+        return next((a for a in self.asks() if a.id == ask_id), None)
+
     def answer(
         self, ask_id: str, *, answer: str | None = None, approved: bool | None = None
     ) -> Ask:
-        """Record a person's answer (durably) and wake the run if it is waiting."""
-        for i, ask in enumerate(self._book.asks):
-            if ask.id != ask_id:
-                continue
-            if ask.status != "pending":
-                raise AnswerRejected(409, f"{ask_id} is already {ask.status}")
-            if ask.kind == "approval" and approved is None:
-                raise AnswerRejected(
-                    422, f'{ask_id} is an approval: send {{"approved": true|false}}'
-                )
-            if ask.kind == "question" and approved is not None:
-                raise AnswerRejected(422, f'{ask_id} is a question: send {{"answer": "..."}}')
-            done = ask.model_copy(
-                update={"status": "answered", "answer": answer, "approved": approved}
-            )
-            self._book.asks[i] = done
-            self._save()
-            if (future := self._waiting.get(ask_id)) is not None and not future.done():
-                future.set_result(done)
-            return done
-        known = ", ".join(a.id for a in self.pending()) or "none pending"
-        raise AnswerRejected(404, f"no question or approval {ask_id!r} in this run ({known})")
+        """Record a person's answer (durably) and wake the run if it is waiting here."""
+        with self._changing() as book:
+            done = _answered(book, ask_id, answer, approved)
+        if (future := self._waiting.get(ask_id)) is not None and not future.done():
+            future.set_result(done)
+        return done
 
     def close_pending(self) -> None:
         """The run has ended: nothing it asked can still be answered."""
-        if self.pending():
-            self._book.asks = [
+        if not self.pending():
+            return
+        with self._changing() as book:
+            book.asks = [
                 a.model_copy(update={"status": "closed"}) if a.status == "pending" else a
-                for a in self._book.asks
+                for a in book.asks
             ]
-            self._save()
 
     @property
     def waiting(self) -> bool:
@@ -148,12 +167,30 @@ class PendingBook:
         write_atomic(self._path, self._book.model_dump_json(indent=2))
 
 
+def _answered(book: Book, ask_id: str, answer: str | None, approved: bool | None) -> Ask:
+    for i, ask in enumerate(book.asks):
+        if ask.id != ask_id:
+            continue
+        if ask.status != "pending":
+            raise AnswerRejected(409, f"{ask_id} is already {ask.status}")
+        if ask.kind == "approval" and approved is None:
+            raise AnswerRejected(422, f'{ask_id} is an approval: send {{"approved": true|false}}')
+        if ask.kind == "question" and approved is not None:
+            raise AnswerRejected(422, f'{ask_id} is a question: send {{"answer": "..."}}')
+        done = ask.model_copy(update={"status": "answered", "answer": answer, "approved": approved})
+        book.asks[i] = done
+        return done
+    known = ", ".join(a.id for a in book.asks if a.status == "pending") or "none pending"
+    raise AnswerRejected(404, f"no question or approval {ask_id!r} in this run ({known})")
+
+
 class HttpPeople:
     """The human channel and the approver of one execution of a run."""
 
-    def __init__(self, book: PendingBook, bus: EventBus) -> None:
+    def __init__(self, book: PendingBook, bus: EventBus, poll: float | None = None) -> None:
         self._book = book
         self._bus = bus
+        self._poll = poll
         self._seen: Counter[tuple[Any, ...]] = Counter()
 
     def people(self) -> People:
@@ -178,8 +215,22 @@ class HttpPeople:
                     id=ask.id, kind=kind, prompt=prompt, detail=detail, specialist=specialist
                 )
             )
-        done = await self._book.wait(ask)
+        done = await self._book.wait(ask, self._poll)
         self._bus.emit(
             HumanAnswered(id=done.id, kind=kind, answer=done.answer, approved=done.approved)
         )
         return done
+
+
+@dataclass(frozen=True)
+class FilePeople:
+    """The people of a run executing in another process (a Ray worker): a picklable
+    `PeopleFactory` whose waits poll `people.json` for the answer the service records."""
+
+    run_dir: Path
+    scripted: bool = False  # a scenario's replies answer its questions; approvals wait here
+    poll: float = POLL_SECONDS
+
+    def __call__(self, bus: EventBus) -> People:
+        http = HttpPeople(PendingBook(self.run_dir), bus, poll=self.poll)
+        return People(human=None if self.scripted else http, decide=http.decide)

@@ -10,6 +10,7 @@ import typer
 
 from orchestrator.config import load_settings
 from orchestrator.errors import OrchestratorError
+from orchestrator.run_backends import RunBackend
 
 TOKEN_ENV = "ORCHESTRATOR_TOKEN"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -45,6 +46,20 @@ def serve(
         ),
     ] = "resume",
     max_body_mb: Annotated[float, typer.Option(help="Largest request body accepted.")] = 32.0,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Where runs execute: 'local' (in this process) or 'ray' (Ray tasks on a "
+            "cluster; the runs dir must be on a filesystem every node shares)."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --backend ray: the cluster, 'auto' or HOST:PORT or ray://HEAD:10001 "
+            "(default: $RAY_ADDRESS, else start a local one)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json): submit runs, stream their events, answer
     the team's questions and approvals, cancel and resume."""
@@ -58,13 +73,24 @@ def serve(
         check_binding(host, token)
         if on_restart not in ("resume", "interrupt"):
             raise OrchestratorError(f"--on-restart {on_restart!r}: choose 'resume' or 'interrupt'")
+        if backend not in ("local", "ray"):
+            raise OrchestratorError(f"--backend {backend!r}: choose 'local' or 'ray'")
         settings, _ = load_settings(config, os.environ)
         root = runs_dir or settings.runs_dir
+        runs: RunBackend | None = None
+        if backend == "ray":
+            from orchestrator.ray_runs import RayRuns
+
+            ray = RayRuns(address=ray_address, cpus=max_concurrent)
+            ray.connect()  # before listening: a dead cluster is reported in seconds
+            typer.echo(f"orchestrator: runs execute on {ray.where}")
+            runs = ray
         manager = RunManager(
             settings,
             runs_dir=root,
             max_concurrent=max_concurrent,
             recover="resume" if on_restart == "resume" else "interrupt",
+            backend=runs,
         )
     except OrchestratorError as exc:
         errors(f"error: {exc}", err=True)

@@ -23,28 +23,14 @@ extra: `pip install 'orchestrator[ray]'`.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrator.errors import OrchestratorError
+from orchestrator import ray_cluster
 from orchestrator.evaluation.backends import CANCELLED, Sink
 from orchestrator.evaluation.records import TrialRecord
 from orchestrator.evaluation.trial import TrialJob, failure, now, run_trial
-
-INSTALL_ADVICE = (
-    "the Ray backend needs Ray, an optional extra: pip install 'orchestrator[ray]' "
-    "(or: pip install 'ray>=2.40')"
-)
-
-
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise OrchestratorError(INSTALL_ADVICE) from None
-    return ray
 
 
 def run_in_worker(job: TrialJob) -> TrialRecord:
@@ -65,15 +51,13 @@ class RayBackend:
     def __init__(self, concurrency: int = 1, *, address: str | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self._ray = _ray()  # fail before the evaluation starts if Ray is missing
+        self._ray = ray_cluster.ray_module()  # fail before the evaluation starts without Ray
         self._concurrency = concurrency
-        self._address = address or os.environ.get("RAY_ADDRESS") or None
+        self._address = ray_cluster.address_or_env(address)
 
     async def run(self, jobs: Sequence[TrialJob], sink: Sink) -> None:
         ray = self._ray
-        started_here = not ray.is_initialized()
-        if started_here:
-            self._init(ray)
+        started_here = ray_cluster.connect(ray, self._address, self._concurrency)
         try:
             remote = ray.remote(num_cpus=1, max_retries=0)(run_in_worker)
             slots = asyncio.Semaphore(self._concurrency)
@@ -83,19 +67,6 @@ class RayBackend:
         finally:
             if started_here:
                 ray.shutdown()
-
-    def _init(self, ray: Any) -> None:
-        options: dict[str, Any] = {"log_to_driver": False}
-        if self._address is None:  # a local cluster just for this evaluation
-            options |= {"num_cpus": self._concurrency, "include_dashboard": False}
-        else:
-            options["address"] = self._address
-            _probe(self._address)  # ray.init waits on a dead cluster for a very long time
-        try:
-            ray.init(**options)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = self._address or "a local cluster"
-            raise OrchestratorError(f"cannot start or reach Ray at {where}: {exc}") from exc
 
     async def _one(
         self, ray: Any, remote: Any, job: TrialJob, slots: asyncio.Semaphore, sink: Sink
@@ -112,29 +83,3 @@ class RayBackend:
             except ray.exceptions.RayError as exc:  # the worker died, or Ray failed the task
                 record = failure(job, "error", f"ray: {type(exc).__name__}: {exc}", started)
             sink(record)
-
-
-PROBE_SECONDS = 5.0
-
-
-def _probe(address: str) -> None:
-    """Fail within PROBE_SECONDS, with a clear message, if nothing listens at `address`
-    (`ray://HOST:PORT` for Ray Client, or `HOST:PORT` of the head's GCS); `auto` is
-    looked up by Ray itself, which fails fast when there is no local cluster."""
-    target = address.removeprefix("ray://")
-    host, _, port = target.rpartition(":")
-    if address == "auto" or not host or not port.isdigit():
-        return
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
-    except OSError as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        client = (
-            " (Ray Client needs `pip install 'ray[client]'` here)"
-            if address.startswith("ray://")
-            else ""
-        )
-        raise OrchestratorError(
-            f"cannot reach Ray at {address}: {reason} within {PROBE_SECONDS:g} s; is the cluster "
-            f"up (`ray status` on its head) and the port open?{client}"
-        ) from None
