@@ -25,12 +25,18 @@ from orchestrator.config import ApprovalMode, ScriptedModelConfig, Settings, loa
 from orchestrator.errors import OrchestratorError, RunDirError
 from orchestrator.events import Event, Subscriber
 from orchestrator.feed import EventFeed
-from orchestrator.run_backends import InProcess, RunBackend, RunFailedElsewhere
+from orchestrator.run_backends import (
+    PARKED,
+    InProcess,
+    RunBackend,
+    RunFailedElsewhere,
+    RunParked,
+)
 from orchestrator.session import PeopleFactory
 from orchestrator.state import FinalResult, RunConfig
 from orchestrator.store import RunStore
 
-RunState = Literal["queued", "running", "finished", "interrupted", "error"]
+RunState = Literal["queued", "running", "parked", "finished", "interrupted", "error"]
 
 
 class RunNotFinished(OrchestratorError):
@@ -46,6 +52,7 @@ class RunHandle:
         self.state: RunState = "queued"
         self.error: str | None = None
         self.cancel_requested = asyncio.Event()
+        self.parking = False
         self.task: asyncio.Task[None] | None = None
         self._done: asyncio.Future[FinalResult] = asyncio.get_running_loop().create_future()
         self._done.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -72,7 +79,8 @@ class RunHandle:
         if result is not None:
             self._done.set_result(result)
         else:
-            self._done.set_exception(RunNotFinished(f"run {self.run_id} {state}: {error}"))
+            why = f": {error}" if error else ""
+            self._done.set_exception(RunNotFinished(f"run {self.run_id} {state}{why}"))
 
 
 class Orchestrator:
@@ -212,6 +220,16 @@ class Orchestrator:
                     break
         return handle
 
+    def park(self, run_id: str) -> None:
+        """Stop executing a run while it waits for a person, freeing its slot: it keeps its
+        checkpoint, its state is `parked` and its readers stay attached; `resume` it once
+        the answer is recorded where its person channel will find it (the service does)."""
+        handle = self._handles.get(run_id)
+        if handle is None or handle.task is None or handle.task.done():
+            return
+        handle.parking = True
+        handle.task.cancel(PARKED)
+
     async def run(self, task: str, **options: Any) -> FinalResult:
         """Run `task` to its end (options as for `new_config`, plus `people`)."""
         people = options.pop("people", None)
@@ -255,8 +273,9 @@ class Orchestrator:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for handle in self._handles.values():
-            if handle.live:
+            if handle.live or handle.state == "parked":
                 handle._finished(None, "interrupted", "the process stopped")
+                handle.feed.close()
         await self.backend.close()
 
     # --- the queue ----------------------------------------------------------------------
@@ -292,22 +311,27 @@ class Orchestrator:
         try:
             result = await self.backend.execute(
                 handle.store,
-                subscribers=[handle.feed, *subscribers],
+                subscribers=[handle.feed.publish, *subscribers],  # closed below, unless parked
                 environ=self._environ,
                 people=people,
                 cancel=handle.cancel_requested,
             )
             handle._finished(result, "finished")
         except asyncio.CancelledError:
-            handle._finished(None, "interrupted", "the process stopped")
-            raise
+            if not handle.parking:
+                handle._finished(None, "interrupted", "the process stopped")
+                raise
+            handle._finished(None, "parked")
+        except RunParked:
+            handle._finished(None, "parked")
         except RunFailedElsewhere as exc:
             handle._finished(None, "error", str(exc))
         except Exception as exc:  # a bug or a broken run dir must not take others down
             handle._finished(None, "error", f"{type(exc).__name__}: {exc}")
         finally:
             self._running -= 1
-            handle.feed.close()
+            if handle.state != "parked":  # a parked run's readers wait for it to resume
+                handle.feed.close()
             self._on_change(handle)
             self._pump()
 

@@ -29,6 +29,12 @@ class EventFeed:
         self.closed = False
 
     def __call__(self, event: Event) -> None:
+        self.publish(event)
+
+    def publish(self, event: Event) -> None:
+        """The subscriber to give a bus that must not close the feed when the run stops
+        (`EventBus.close` closes subscribers that have `close`): a parked run's readers
+        stay attached until it resumes."""
         for queue in self._readers:
             queue.put_nowait(event)
 

@@ -11,7 +11,8 @@ The service stays a front over the same loop and the same run directory:
   which keeps its checkpoint, within STOP_SECONDS; after that Ray kills the task. If the
   server dies (kill -9), Ray ends its job's tasks; the next server resumes the runs;
 - people: questions and approvals are in `people.json` (`service.people.FilePeople` on
-  the worker polls it for the answers the service records);
+  the worker polls it for the answers the service records); a run that waits too long
+  writes `park.requested` and stops (checkpoint kept), freeing its slot and its CPU;
 - the concurrency limit and the queue stay in `api.Orchestrator`; each run also takes
   RUN_CPUS of its node's CPUs in Ray's accounting.
 A worker that cannot see the run directory reports it as the run's error.
@@ -30,13 +31,14 @@ from orchestrator import ray_cluster, session
 from orchestrator.errors import RunDirError
 from orchestrator.events import Subscriber
 from orchestrator.feed import LogTail
-from orchestrator.run_backends import RunFailedElsewhere
+from orchestrator.run_backends import PARKED, RunFailedElsewhere, RunParked
 from orchestrator.session import PeopleFactory
 from orchestrator.state import FinalResult
 from orchestrator.store import CONFIG, RunStore
 
 CANCEL_MARK = "cancel.requested"
 INTERRUPT_MARK = "interrupt.requested"
+PARK_MARK = "park.requested"  # written by the run's own people (`FilePeople`) on the worker
 POLL_SECONDS = 0.1  # how often the service tails the log and the worker looks for marks
 STOP_SECONDS = 10.0  # a worker's time to stop cleanly before Ray is told to kill it
 LOCK_SECONDS = 15.0  # the worker of a killed server may take a moment to die and unlock
@@ -64,12 +66,12 @@ async def _run(root: Path, people: PeopleFactory | None, poll: float) -> dict[st
     def interrupted() -> bool:
         if (root / CANCEL_MARK).exists():
             cancel.set()
-        return (root / INTERRUPT_MARK).exists()
+        return (root / INTERRUPT_MARK).exists() or (root / PARK_MARK).exists()
 
     async def watch() -> None:  # marks are files (another process, maybe another node)
         while True:
             if interrupted():
-                main.cancel()
+                main.cancel(PARKED if (root / PARK_MARK).exists() else "the server stopped")
                 return
             await asyncio.sleep(poll)
 
@@ -80,8 +82,8 @@ async def _run(root: Path, people: PeopleFactory | None, poll: float) -> dict[st
         await _lock(store)
         result = await session.execute(store, people=people, cancel=cancel)
         return {"state": "finished", "result": result.model_dump_json()}
-    except asyncio.CancelledError:  # interrupted: the checkpoint stays for a resume
-        return {"state": "interrupted"}
+    except asyncio.CancelledError:  # interrupted or parked: the checkpoint stays for a resume
+        return {"state": "parked" if (root / PARK_MARK).exists() else "interrupted"}
     except Exception as exc:  # reported to the service as the run's error
         return {"state": "error", "error": f"{type(exc).__name__}: {exc}"}
     finally:
@@ -135,7 +137,8 @@ class RayRuns:
     ) -> FinalResult:
         self.connect()
         root = store.root.resolve()  # the worker's current directory is not ours
-        (root / INTERRUPT_MARK).unlink(missing_ok=True)
+        for mark in (INTERRUPT_MARK, PARK_MARK):
+            (root / mark).unlink(missing_ok=True)
         tail = LogTail(root)
 
         async def deliver() -> None:
@@ -165,6 +168,8 @@ class RayRuns:
         await deliver()
         if reply["state"] == "finished":
             return FinalResult.model_validate_json(reply["result"])
+        if reply["state"] == "parked":
+            raise RunParked(PARKED)
         if reply["state"] == "interrupted":
             raise RunFailedElsewhere("interrupted on its worker; the checkpoint is kept: resume it")
         raise RunFailedElsewhere(reply.get("error", "failed on its worker"))

@@ -20,9 +20,15 @@ from orchestrator.session import PeopleFactory
 from orchestrator.state import FinalResult
 from orchestrator.store import RunStore
 
+PARKED = "parked: waiting for a person"  # why a parked run was interrupted
+
 
 class RunFailedElsewhere(OrchestratorError):
     """The run stopped without a result where it executed; the message says why."""
+
+
+class RunParked(RunFailedElsewhere):
+    """The run stopped where it executed to wait for a person (see `Orchestrator.park`)."""
 
 
 class RunBackend(Protocol):

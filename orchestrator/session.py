@@ -295,8 +295,10 @@ async def _execute(
         result = await Conductor(state, deps).run()
         store.save_result(result)
         return result
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        bus.emit_if_possible(RunInterrupted(reason="cancelled; resume with `orchestrator resume`"))
+    except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+        # `task.cancel(msg)` can say why (the service parks a run that waits for a person).
+        why = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "cancelled"
+        bus.emit_if_possible(RunInterrupted(reason=f"{why}; resume with `orchestrator resume`"))
         raise
     except RunWriteError as exc:
         bus.emit_if_possible(RunInterrupted(reason=f"the run directory cannot be written: {exc}"))

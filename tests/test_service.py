@@ -471,3 +471,42 @@ def test_restart_can_leave_runs_interrupted_for_a_person(tmp_path: Path) -> None
             ]
     finally:
         server.stop()
+
+
+# --- a run that waits for a person does not keep its slot ------------------------------------
+
+
+def parked_then_answered(runs: Path, *args: str) -> None:
+    """With one slot: a run asks, is parked after 1 s, another run uses the slot meanwhile;
+    the answer resumes the parked run, and a stream opened before the park reads on."""
+    server = service.start(runs, "--max-concurrent", "1", "--park-after", "1", *args)
+    try:
+        with server.client() as client:
+            asking = create(client, scenario=ASK)
+            question = pending(client, asking, "question")
+            stream = service.sse_events(client, asking)
+            assert next(stream)["event"] == "run_started"
+            other = create(client, scenario=PLAIN)
+            assert finished(client, other)["answer"] == "46.90 EUR"  # in the freed slot
+            assert run_state(client, asking)["state"] == "waiting"
+            logged = [e.type for e in RunStore(runs / asking).events()]
+            assert logged[-1] == "run_interrupted"
+            client.post(f"/api/runs/{asking}/questions/{question['id']}", json={"answer": "7"})
+            approval = pending(client, asking, "approval")
+            client.post(f"/api/runs/{asking}/approvals/{approval['id']}", json={"approved": True})
+            seen = [e["event"] for e in stream]  # the same connection, across park and resume
+            assert seen[-1] == "run_finished"
+            assert "run_resumed" in seen
+            run = finished(client, asking)
+            assert (run["status"], run["answer"]) == ("solved", "49")
+            interrupted = [
+                e for e in RunStore(runs / asking).events() if e.type == "run_interrupted"
+            ]
+            assert interrupted
+            assert all(e.reason.startswith("parked: waiting for a person") for e in interrupted)  # type: ignore[attr-defined]
+    finally:
+        server.stop()
+
+
+def test_a_run_waiting_for_a_person_is_parked_and_frees_its_slot(tmp_path: Path) -> None:
+    parked_then_answered(tmp_path / "runs")

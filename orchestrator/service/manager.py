@@ -52,8 +52,10 @@ class RunManager:
         recover: Recover = "resume",
         environ: Mapping[str, str] | None = None,
         backend: RunBackend | None = None,
+        park_after: float | None = None,
     ) -> None:
         self.runs_dir = runs_dir
+        self.park_after = park_after  # seconds a run may wait for a person in its slot
         self.recover_mode: Recover = recover
         self.index = RunIndex(runs_dir)
         self.orch = Orchestrator(
@@ -153,12 +155,16 @@ class RunManager:
 
     def _people(self, config: RunConfig) -> PeopleFactory:
         scripted = config.human.mode == "scripted"  # a scenario's replies answer its questions
+        run_id = config.run_id
         if self.orch.backend.remote:
-            return FilePeople((self.runs_dir / config.run_id).resolve(), scripted=scripted)
-        book = self.book(config.run_id)
+            root = (self.runs_dir / run_id).resolve()
+            return FilePeople(root, scripted=scripted, park_after=self.park_after)
+        book = self.book(run_id)
 
         def people(bus: Any) -> People:
-            http = HttpPeople(book, bus)
+            http = HttpPeople(
+                book, bus, park_after=self.park_after, park=lambda: self.orch.park(run_id)
+            )
             return People(human=None if scripted else http, decide=http.decide)
 
         return people
@@ -185,7 +191,15 @@ class RunManager:
 
     def answer(self, run_id: str, ask_id: str, *, answer: str | None, approved: bool | None) -> Ask:
         self.orch.open(run_id)
-        return self.book(run_id).answer(ask_id, answer=answer, approved=approved)
+        done = self.book(run_id).answer(ask_id, answer=answer, approved=approved)
+        self._unpark(run_id)
+        return done
+
+    def _unpark(self, run_id: str) -> None:
+        """A parked run goes back in the queue once nothing it asked is pending."""
+        handle = self.orch.get(run_id)
+        if handle is not None and handle.state == "parked" and not self.book(run_id).pending():
+            self.resume(run_id)
 
     def book(self, run_id: str) -> PendingBook:
         if run_id not in self._books:
@@ -274,12 +288,16 @@ class RunManager:
             self._asking.pop(handle.run_id, None)
         if handle.state == "finished":
             self.book(handle.run_id).close_pending()
+        if handle.state == "parked":  # answered while it was being parked: resume it
+            asyncio.get_running_loop().call_soon(self._unpark, handle.run_id)
         self._refresh(handle.run_id)
 
     def _refresh(self, run_id: str) -> None:
         handle = self.orch.get(run_id)
         state: str | None = handle.state if handle is not None else None
-        if state == "running" and (self._asking.get(run_id) or self.book(run_id).waiting):
+        if state == "parked" or (
+            state == "running" and (self._asking.get(run_id) or self.book(run_id).waiting)
+        ):
             state = "waiting"
         row = read_row(self.runs_dir / run_id, state=state)
         if handle is not None and handle.error:

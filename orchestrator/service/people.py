@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import EventBus, HumanAnswered, HumanWaiting
+from orchestrator.ray_runs import PARK_MARK
 from orchestrator.session import People
 from orchestrator.store import write_atomic
 from specialists.base import ApprovalRequest
@@ -185,12 +186,26 @@ def _answered(book: Book, ask_id: str, answer: str | None, approved: bool | None
 
 
 class HttpPeople:
-    """The human channel and the approver of one execution of a run."""
+    """The human channel and the approver of one execution of a run.
 
-    def __init__(self, book: PendingBook, bus: EventBus, poll: float | None = None) -> None:
+    With `park_after`, a wait that lasts longer calls `park` (which stops the run, keeping
+    its checkpoint, so that it does not hold a slot while nobody answers) and goes on
+    waiting until that stop arrives; the service resumes the run once it is answered."""
+
+    def __init__(
+        self,
+        book: PendingBook,
+        bus: EventBus,
+        poll: float | None = None,
+        *,
+        park_after: float | None = None,
+        park: Callable[[], None] | None = None,
+    ) -> None:
         self._book = book
         self._bus = bus
         self._poll = poll
+        self._park_after = park_after if park is not None else None
+        self._park = park
         self._seen: Counter[tuple[Any, ...]] = Counter()
 
     def people(self) -> People:
@@ -215,11 +230,20 @@ class HttpPeople:
                     id=ask.id, kind=kind, prompt=prompt, detail=detail, specialist=specialist
                 )
             )
-        done = await self._book.wait(ask, self._poll)
+        done = await self._answered(ask)
         self._bus.emit(
             HumanAnswered(id=done.id, kind=kind, answer=done.answer, approved=done.approved)
         )
         return done
+
+    async def _answered(self, ask: Ask) -> Ask:
+        if self._park_after is None or self._park is None or ask.status != "pending":
+            return await self._book.wait(ask, self._poll)
+        try:
+            return await asyncio.wait_for(self._book.wait(ask, self._poll), self._park_after)
+        except TimeoutError:
+            self._park()
+            return await self._book.wait(ask, self._poll)  # until the stop arrives (or the answer)
 
 
 @dataclass(frozen=True)
@@ -229,8 +253,18 @@ class FilePeople:
 
     run_dir: Path
     scripted: bool = False  # a scenario's replies answer its questions; approvals wait here
+    park_after: float | None = None  # then the run writes PARK_MARK and its worker stops it
     poll: float = POLL_SECONDS
 
     def __call__(self, bus: EventBus) -> People:
-        http = HttpPeople(PendingBook(self.run_dir), bus, poll=self.poll)
+        http = HttpPeople(
+            PendingBook(self.run_dir),
+            bus,
+            poll=self.poll,
+            park_after=self.park_after,
+            park=self._park,
+        )
         return People(human=None if self.scripted else http, decide=http.decide)
+
+    def _park(self) -> None:
+        (self.run_dir / PARK_MARK).write_text("waiting for a person\n")

@@ -46,6 +46,15 @@ def serve(
         ),
     ] = "resume",
     max_body_mb: Annotated[float, typer.Option(help="Largest request body accepted.")] = 32.0,
+    park_after: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds a run may wait for an answer while holding its slot; then it is "
+            "parked (stopped, checkpoint kept, state 'waiting') and resumed once answered. "
+            "0: never park.",
+        ),
+    ] = 300.0,
     backend: Annotated[
         str,
         typer.Option(
@@ -91,6 +100,7 @@ def serve(
             max_concurrent=max_concurrent,
             recover="resume" if on_restart == "resume" else "interrupt",
             backend=runs,
+            park_after=park_after or None,
         )
     except OrchestratorError as exc:
         errors(f"error: {exc}", err=True)
