@@ -1,0 +1,107 @@
+"""The parts that let a run execute in another process than the service (`serve --backend
+ray`): the log tail the service follows, and `people.json` shared by two processes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from orchestrator.events import EventBus, RoundStarted, RunStarted
+from orchestrator.feed import LogTail
+from orchestrator.service.people import FilePeople, PendingBook
+from orchestrator.store import EVENTS, RunStore
+from specialists.base import ApprovalRequest
+
+
+def log(run: Path, count: int, first: int = 1) -> None:
+    store = RunStore(run)
+    bus = EventBus("r", next_seq=first)
+    bus.subscribe(store.append_event, critical=True)
+    for _ in range(count):
+        bus.emit(RoundStarted())
+    store.close()
+
+
+def test_the_tail_starts_at_the_end_and_takes_only_whole_lines(tmp_path: Path) -> None:
+    log(tmp_path, 3)
+    tail = LogTail(tmp_path)
+    assert tail.read() == []  # what was there before is read from the file by the feed
+    with (tmp_path / EVENTS).open("ab") as handle:
+        line = RunStarted(run_id="r", seq=4, task="t", team=[], limits={}).model_dump_json()
+        handle.write(line[:20].encode())  # being written
+        assert tail.read() == []
+        handle.write(line[20:].encode() + b"\n" + b"not an event\n")
+    assert [e.seq for e in tail.read()] == [4]  # the garbage line is skipped, as in `events()`
+    log(tmp_path, 2, first=5)
+    assert [e.seq for e in tail.read()] == [5, 6]
+
+
+def test_a_torn_last_line_is_not_counted_as_read(tmp_path: Path) -> None:
+    log(tmp_path, 2)
+    with (tmp_path / EVENTS).open("ab") as handle:
+        handle.write(b'{"schema_version": 1, "ty')  # a crash mid-write
+    tail = LogTail(tmp_path)
+    log(tmp_path, 1, first=3)  # a resumed run cuts the torn line, then appends
+    assert [e.seq for e in tail.read()] == [3]
+
+
+ADD_ASKS = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from orchestrator.service.people import PendingBook
+    book = PendingBook(Path(sys.argv[1]))
+    for i in range(int(sys.argv[2])):
+        book.find_or_add("question", 1, f"q{i}", "", "user", 0)
+    """
+)
+
+
+def test_two_processes_change_the_book_without_losing_a_change(tmp_path: Path) -> None:
+    """The run (a worker) adds asks while the service answers them: every write is a
+    read-modify-write under the lock, so neither side overwrites the other's change."""
+    count = 40
+    adder = subprocess.Popen([sys.executable, "-c", ADD_ASKS, str(tmp_path), str(count)])
+    book = PendingBook(tmp_path)
+    answered: set[str] = set()
+    while adder.poll() is None or len(answered) < len(book.asks()):
+        for ask in book.pending():
+            book.answer(ask.id, answer=f"a-{ask.prompt}")
+            answered.add(ask.id)
+    assert adder.returncode == 0
+    asks = PendingBook(tmp_path).asks()
+    assert [a.prompt for a in asks] == [f"q{i}" for i in range(count)]
+    assert all(a.status == "answered" and a.answer == f"a-{a.prompt}" for a in asks)
+
+
+async def test_a_run_elsewhere_finds_the_answer_the_service_recorded(tmp_path: Path) -> None:
+    bus = EventBus("r")
+    seen: list[str] = []
+    bus.subscribe(lambda e: seen.append(e.type))  # type: ignore[attr-defined]
+    people = FilePeople(tmp_path, poll=0.02)(bus)  # as on a worker: no shared memory
+    assert people.decide is not None
+    asked = asyncio.create_task(people.decide(ApprovalRequest("coder", "run code", "print(1)")))
+    service = PendingBook(tmp_path)  # the service's own view of the same file
+    while not service.pending():
+        await asyncio.sleep(0.01)
+    assert not asked.done()
+    service.answer(service.pending()[0].id, approved=True)
+    assert await asyncio.wait_for(asked, 5) is True
+    assert seen == ["human_waiting", "human_answered"]
+
+
+async def test_a_wait_past_park_after_asks_to_be_parked(tmp_path: Path) -> None:
+    from orchestrator.ray_runs import PARK_MARK
+
+    people = FilePeople(tmp_path, park_after=0.05, poll=0.02)(EventBus("r"))
+    assert people.human is not None
+    asked = asyncio.create_task(people.human.ask("Which number?"))
+    while not (tmp_path / PARK_MARK).exists():  # the worker's watcher then stops the run
+        await asyncio.sleep(0.01)
+    assert not asked.done()  # it goes on waiting until that stop (or the answer) comes
+    book = PendingBook(tmp_path)
+    book.answer(book.pending()[0].id, answer="7")
+    assert await asyncio.wait_for(asked, 5) == "7"
