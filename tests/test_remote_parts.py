@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.events import EventBus, RoundStarted, RunStarted
@@ -14,6 +15,15 @@ from orchestrator.feed import LogTail
 from orchestrator.service.people import FilePeople, PendingBook
 from orchestrator.store import EVENTS, RunStore
 from specialists.base import ApprovalRequest
+
+
+async def until_true(check: Callable[[], object]) -> None:
+    """Files written by another party: nothing to await but the file itself."""
+    for _ in range(500):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {check}")
 
 
 def log(run: Path, count: int, first: int = 1) -> None:
@@ -85,8 +95,7 @@ async def test_a_run_elsewhere_finds_the_answer_the_service_recorded(tmp_path: P
     assert people.decide is not None
     asked = asyncio.create_task(people.decide(ApprovalRequest("coder", "run code", "print(1)")))
     service = PendingBook(tmp_path)  # the service's own view of the same file
-    while not service.pending():
-        await asyncio.sleep(0.01)
+    await until_true(service.pending)
     assert not asked.done()
     service.answer(service.pending()[0].id, approved=True)
     assert await asyncio.wait_for(asked, 5) is True
@@ -99,8 +108,7 @@ async def test_a_wait_past_park_after_asks_to_be_parked(tmp_path: Path) -> None:
     people = FilePeople(tmp_path, park_after=0.05, poll=0.02)(EventBus("r"))
     assert people.human is not None
     asked = asyncio.create_task(people.human.ask("Which number?"))
-    while not (tmp_path / PARK_MARK).exists():  # the worker's watcher then stops the run
-        await asyncio.sleep(0.01)
+    await until_true((tmp_path / PARK_MARK).exists)  # the worker's watcher then stops the run
     assert not asked.done()  # it goes on waiting until that stop (or the answer) comes
     book = PendingBook(tmp_path)
     book.answer(book.pending()[0].id, answer="7")
