@@ -11,9 +11,13 @@ Printed per concurrency:
 - lag p50/p99: event delivery lag, the event's `ts` (written by the run) to its arrival
   at the SSE client;
 - runs/min: finished runs per minute of wall-clock time;
-- RSS/run: (peak server RSS - idle RSS) / C, sampled from /proc every 50 ms.
+- RSS/run: (peak server RSS - idle RSS) / C, sampled from /proc every 50 ms (the
+  server's only: with `--backend ray` the runs' memory is in the Ray workers).
 
-    .venv/bin/python bench/service.py [--runs 50] [--concurrency 1 4 8]
+`--backend ray` runs the same load with `serve --backend ray` on a local Ray cluster the
+server starts: the lag then includes the log tail's polling (0.1 s).
+
+    .venv/bin/python bench/service.py [--runs 50] [--concurrency 1 4 8] [--backend ray]
 """
 
 from __future__ import annotations
@@ -101,9 +105,11 @@ async def sample_rss(pid: int, peak: list[int], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.05)
 
 
-async def one_level(runs: int, concurrency: int, body: dict[str, object]) -> str:
+async def one_level(runs: int, concurrency: int, body: dict[str, object], backend: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
-        server = service.start(Path(tmp) / "runs", "--max-concurrent", str(concurrency))
+        server = service.start(
+            Path(tmp) / "runs", "--max-concurrent", str(concurrency), "--backend", backend
+        )
         try:
             pid = server.proc.pid
             idle = rss_kb(pid)
@@ -116,7 +122,7 @@ async def one_level(runs: int, concurrency: int, body: dict[str, object]) -> str
             server.stop()
     per_run_mb = (peak[0] - idle) / 1024 / concurrency
     return (
-        f"concurrency={concurrency} runs={runs} "
+        f"backend={backend} concurrency={concurrency} runs={runs} "
         f"submit_p50={pct(submits, 0.5) * 1000:.1f}ms submit_p99={pct(submits, 0.99) * 1000:.1f}ms "
         f"lag_p50={pct(lags, 0.5) * 1000:.1f}ms lag_p99={pct(lags, 0.99) * 1000:.1f}ms "
         f"events={len(lags)} runs_per_min={runs / seconds * 60:.0f} "
@@ -130,10 +136,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--scenario", action="store_true", help="Submit the scenario's YAML.")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local")
     args = parser.parse_args()
     body = {"scenario": SCENARIO} if args.scenario else task_body()
     for concurrency in args.concurrency:
-        print(asyncio.run(one_level(args.runs, concurrency, body)), flush=True)
+        print(asyncio.run(one_level(args.runs, concurrency, body, args.backend)), flush=True)
 
 
 if __name__ == "__main__":

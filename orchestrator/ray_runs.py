@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -58,7 +59,6 @@ def run_in_worker(run_dir: str, people: PeopleFactory | None, poll: float) -> di
 
 
 async def _run(root: Path, people: PeopleFactory | None, poll: float) -> dict[str, str]:
-    store = RunStore.open(root)
     cancel = asyncio.Event()
     main = asyncio.current_task()
     assert main is not None
@@ -79,6 +79,7 @@ async def _run(root: Path, people: PeopleFactory | None, poll: float) -> dict[st
         return {"state": "interrupted"}
     watcher = asyncio.create_task(watch())
     try:
+        store = RunStore.open(root)
         await _lock(store)
         result = await session.execute(store, people=people, cancel=cancel)
         return {"state": "finished", "result": result.model_dump_json()}
@@ -140,11 +141,20 @@ class RayRuns:
         for mark in (INTERRUPT_MARK, PARK_MARK):
             (root / mark).unlink(missing_ok=True)
         tail = LogTail(root)
+        live = list(subscribers)
 
         async def deliver() -> None:
             for event in await asyncio.to_thread(tail.read):
-                for subscriber in subscribers:
-                    subscriber(event)
+                for subscriber in list(live):
+                    try:
+                        subscriber(event)
+                    except Exception as exc:  # as on the bus: a display bug must not end a run
+                        live.remove(subscriber)
+                        print(
+                            f"orchestrator: event subscriber {subscriber!r} failed and was "
+                            f"removed: {exc!r}",
+                            file=sys.stderr,
+                        )
 
         marked = cancel.is_set() and _mark(root / CANCEL_MARK)
         ref = self._task.remote(str(root), people, self._poll)
