@@ -1,12 +1,16 @@
 """`orchestrator serve --backend ray` over real HTTP on 127.0.0.1, with runs executing as
 Ray tasks on a real local Ray cluster the server starts (as the evaluation's Ray tests do):
 events streamed from the log the worker writes, a question and an approval answered over
-HTTP while the remote run waits, cancel, the concurrency limit, kill -9 and restart."""
+HTTP while the remote run waits, cancel, parking, a worker killed, the concurrency limit,
+kill -9 of the server and restart."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,7 +36,7 @@ ray = pytest.importorskip("ray", reason="the Ray backend is an optional extra")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> object:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[service.Server]:
     runs = tmp_path_factory.mktemp("ray-service") / "runs"
     running = service.start(runs, "--backend", "ray", "--max-concurrent", "3")
     yield running
@@ -40,7 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 
 @pytest.fixture
-def client(server: service.Server) -> object:
+def client(server: service.Server) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
 
@@ -132,6 +136,27 @@ def test_cancel_reaches_the_remote_run_mid_round(
     events = [e["event"] for e in service.sse_events(client, run_id)]
     assert events[-3:] == ["final_answer", "checkpoint_saved", "run_finished"]
     assert client.post(f"/api/runs/{run_id}/cancel").status_code == 409
+
+
+def test_a_run_whose_worker_dies_says_so_and_resumes_from_its_checkpoint(
+    client: httpx.Client, server: service.Server
+) -> None:
+    run_id = create(client, scenario=SLOW)
+    root = runs_dir(server) / run_id
+    until(
+        lambda: any(e.type == "checkpoint_saved" and e.round == 2 for e in RunStore(root).events())
+    )
+    worker = int(executed_by(root).split()[1])
+    assert worker != server.proc.pid
+    os.kill(worker, signal.SIGKILL)
+    failed = until(lambda: (r := run_state(client, run_id))["state"] == "error" and r)
+    assert failed["error"].startswith("ray: ")
+    assert "resume the run" in failed["error"]
+    assert client.post(f"/api/runs/{run_id}/resume").status_code == 202
+    run = finished(client, run_id, 90)
+    assert (run["status"], run["rounds"]) == ("solved", 6)
+    seqs = [e.seq for e in RunStore(root).events()]
+    assert seqs == list(range(1, len(seqs) + 1))
 
 
 def test_kill_9_then_restart_on_ray_accounts_for_every_run(tmp_path: Path) -> None:
