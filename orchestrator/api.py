@@ -30,6 +30,7 @@ from orchestrator.run_backends import (
     InProcess,
     RunBackend,
     RunFailedElsewhere,
+    RunLost,
     RunParked,
 )
 from orchestrator.session import PeopleFactory
@@ -53,6 +54,7 @@ class RunHandle:
         self.error: str | None = None
         self.cancel_requested = asyncio.Event()
         self.parking = False
+        self.lost = False  # the process executing it died (`RunLost`): resumable
         self.task: asyncio.Task[None] | None = None
         self._done: asyncio.Future[FinalResult] = asyncio.get_running_loop().create_future()
         self._done.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -324,6 +326,9 @@ class Orchestrator:
             handle._finished(None, "parked")
         except RunParked:
             handle._finished(None, "parked")
+        except RunLost as exc:
+            handle.lost = True
+            handle._finished(None, "interrupted", str(exc))
         except RunFailedElsewhere as exc:
             handle._finished(None, "error", str(exc))
         except Exception as exc:  # a bug or a broken run dir must not take others down

@@ -32,7 +32,7 @@ from orchestrator import ray_cluster, session
 from orchestrator.errors import RunDirError
 from orchestrator.events import Subscriber
 from orchestrator.feed import LogTail
-from orchestrator.run_backends import PARKED, RunFailedElsewhere, RunParked
+from orchestrator.run_backends import PARKED, RunFailedElsewhere, RunLost, RunParked
 from orchestrator.session import PeopleFactory
 from orchestrator.state import FinalResult
 from orchestrator.store import CONFIG, RunStore
@@ -172,7 +172,7 @@ class RayRuns:
             raise
         except self._ray.exceptions.RayError as exc:  # the worker or its node died
             await deliver()
-            raise RunFailedElsewhere(
+            raise RunLost(
                 f"ray: {type(exc).__name__}: {exc}; the last checkpoint is kept: resume the run"
             ) from None
         await deliver()

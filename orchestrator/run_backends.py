@@ -31,6 +31,10 @@ class RunParked(RunFailedElsewhere):
     """The run stopped where it executed to wait for a person (see `Orchestrator.park`)."""
 
 
+class RunLost(RunFailedElsewhere):
+    """The process (or node) executing the run died; its last checkpoint is kept."""
+
+
 class RunBackend(Protocol):
     # True if runs execute in another process: `people` must then be picklable and answer
     # through the run directory (`service.people.FilePeople`).

@@ -6,7 +6,8 @@ every such run without a result was cut off (the server stopped or was killed): 
 queued again (`recover="resume"`) or left `interrupted` for a person to resume.
 
 Runs execute in this process or, with a remote `backend` (`ray_runs.RayRuns`), in Ray
-workers; the manager is the same front either way: people answer through `people.json`
+workers (a run whose worker dies is resumed, RELAUNCHES times at most, like a run cut off
+by a restart); the manager is the same front either way: people answer through `people.json`
 (`FilePeople` on the worker), and whether a run waits for a person is read from its
 events (`human_waiting` / `human_answered`), which reach the manager either way.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +38,7 @@ from orchestrator.yamlfile import parse_located
 
 Recover = Literal["resume", "interrupt"]
 SOURCE = "service"
+RELAUNCHES = 2  # times a run whose worker died is resumed at once, per server life
 
 
 class RunConflict(OrchestratorError):
@@ -68,6 +71,7 @@ class RunManager:
         )
         self._books: dict[str, PendingBook] = {}
         self._asking: dict[str, set[str]] = {}  # run id -> the ids of its unanswered asks
+        self._relaunched: Counter[str] = Counter()
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -195,6 +199,18 @@ class RunManager:
         self._unpark(run_id)
         return done
 
+    def _may_relaunch(self, handle: RunHandle) -> bool:
+        return (
+            handle.lost
+            and self.recover_mode == "resume"
+            and self._relaunched[handle.run_id] < RELAUNCHES
+        )
+
+    def _relaunch(self, run_id: str) -> None:
+        handle = self.orch.get(run_id)
+        if handle is not None and handle.lost and not handle.live:
+            self.resume(run_id)
+
     def _unpark(self, run_id: str) -> None:
         """A parked run goes back in the queue once nothing it asked is pending."""
         handle = self.orch.get(run_id)
@@ -290,6 +306,9 @@ class RunManager:
             self.book(handle.run_id).close_pending()
         if handle.state == "parked":  # answered while it was being parked: resume it
             asyncio.get_running_loop().call_soon(self._unpark, handle.run_id)
+        if self._may_relaunch(handle):  # its worker died: resumed as on a restart
+            self._relaunched[handle.run_id] += 1
+            asyncio.get_running_loop().call_soon(self._relaunch, handle.run_id)
         self._refresh(handle.run_id)
 
     def _refresh(self, run_id: str) -> None:
