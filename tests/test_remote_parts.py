@@ -10,6 +10,9 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from orchestrator.errors import OrchestratorError
 from orchestrator.events import EventBus, RoundStarted, RunStarted
 from orchestrator.feed import LogTail
 from orchestrator.service.people import FilePeople, PendingBook
@@ -113,3 +116,13 @@ async def test_a_wait_past_park_after_asks_to_be_parked(tmp_path: Path) -> None:
     book = PendingBook(tmp_path)
     book.answer(book.pending()[0].id, answer="7")
     assert await asyncio.wait_for(asked, 5) == "7"
+
+
+def test_without_ray_the_ray_backend_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orchestrator.ray_runs import RayRuns
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
+    with pytest.raises(OrchestratorError, match=r"pip install 'orchestrator\[ray\]'"):
+        RayRuns()
