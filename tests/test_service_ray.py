@@ -194,6 +194,34 @@ def test_a_remote_run_waiting_for_a_person_is_parked_and_frees_its_slot(tmp_path
     parked_then_answered(tmp_path / "runs", "--backend", "ray")  # the park is asked on the worker
 
 
+def test_stopping_the_server_interrupts_remote_runs_which_resume_on_restart(
+    tmp_path: Path,
+) -> None:
+    runs = tmp_path / "runs"
+    server = service.start(runs, "--backend", "ray")
+    with server.client() as client:
+        run_id = create(client, scenario=SLOW)
+    root = runs / run_id
+    until(
+        lambda: any(e.type == "checkpoint_saved" and e.round == 1 for e in RunStore(root).events())
+    )
+    began = time.monotonic()
+    server.stop()  # SIGINT: the worker is asked to stop, and keeps the checkpoint
+    assert server.proc.returncode != -signal.SIGKILL, server.output()  # it stopped by itself
+    last = list(RunStore(root).events())[-1]
+    assert last.type == "run_interrupted"
+    assert last.reason.startswith("the server stopped")  # type: ignore[attr-defined]
+    assert RunStore(root).load_result() is None
+
+    server = service.start(runs, "--backend", "ray")
+    try:
+        with server.client() as client:
+            run = finished(client, run_id, 90)
+            assert (run["status"], run["rounds"]) == ("solved", 6)
+    finally:
+        server.stop()
+
+
 def test_serve_on_a_dead_ray_cluster_fails_within_seconds_in_one_line(tmp_path: Path) -> None:
     address = "127.0.0.1:9"  # the discard port: nothing listens
     started = time.monotonic()
