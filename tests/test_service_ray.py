@@ -205,7 +205,6 @@ def test_stopping_the_server_interrupts_remote_runs_which_resume_on_restart(
     until(
         lambda: any(e.type == "checkpoint_saved" and e.round == 1 for e in RunStore(root).events())
     )
-    began = time.monotonic()
     server.stop()  # SIGINT: the worker is asked to stop, and keeps the checkpoint
     assert server.proc.returncode != -signal.SIGKILL, server.output()  # it stopped by itself
     last = list(RunStore(root).events())[-1]
