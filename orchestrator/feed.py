@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -78,46 +79,55 @@ class EventFeed:
             self._readers.discard(queue)
 
 
+MARK_BYTES = 256  # enough of a line's start to hold its run id and seq
+
+
 class LogTail:
-    """The events appended to a run's `events.jsonl` since the last `read`: whole lines
-    only (a line being written is taken next time); lines that do not parse are skipped,
-    as `RunStore.events` skips them."""
+    """The events appended to a run's `events.jsonl` since the last `read` (those there
+    when it is made are not news): whole lines only (a line being written is taken next
+    time); lines that do not parse are skipped, as `RunStore.events` skips them.
+
+    The log can also be rewritten under it: a resumed run sets aside the tail of a round
+    cut short (the file is cut back to its last checkpoint, then appended to). Event
+    numbers are never given out twice, so when the last line read is no longer where it
+    was, the file is read again from its start, skipping every seq already returned."""
 
     def __init__(self, run_dir: Path) -> None:
         self._path = run_dir / EVENTS
-        self._offset = _whole_lines_end(self._path)  # a torn last line is cut on resume
+        self._offset = 0
+        self._last_seq = 0
+        self._mark = (0, b"")  # where the last line read starts, and its first bytes
+        self.read()
 
     def read(self) -> list[Event]:
         try:
-            with self._path.open("rb") as handle:
-                handle.seek(self._offset)
-                data = handle.read()
+            handle = self._path.open("rb")
         except FileNotFoundError:
             return []
+        with handle:
+            if not self._unchanged(handle):
+                self._offset = 0
+            handle.seek(self._offset)
+            data = handle.read()
         whole = data[: data.rfind(b"\n") + 1]
-        self._offset += len(whole)
         events: list[Event] = []
-        for line in whole.splitlines():
+        at = self._offset
+        for line in whole.splitlines(keepends=True):
+            self._mark = (at, line[:MARK_BYTES])
+            at += len(line)
             try:
-                events.append(parse_event(line))
+                event = parse_event(line)
             except (ValidationError, RecursionError):
                 continue
+            if event.seq > self._last_seq:
+                self._last_seq = event.seq
+                events.append(event)
+        self._offset = at
         return events
 
-
-def _whole_lines_end(path: Path, chunk: int = 65536) -> int:
-    """The offset just after the last newline of `path` (0 if none, or no file)."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return 0
-    with handle:
-        end = handle.seek(0, 2)
-        while end > 0:
-            start = max(0, end - chunk)
-            handle.seek(start)
-            newline = handle.read(end - start).rfind(b"\n")
-            if newline >= 0:
-                return start + newline + 1
-            end = start
-    return 0
+    def _unchanged(self, handle: BinaryIO) -> bool:
+        start, prefix = self._mark
+        if not prefix:
+            return True
+        handle.seek(start)
+        return handle.read(len(prefix)) == prefix

@@ -140,7 +140,7 @@ class RayRuns:
         root = store.root.resolve()  # the worker's current directory is not ours
         for mark in (INTERRUPT_MARK, PARK_MARK):
             (root / mark).unlink(missing_ok=True)
-        tail = LogTail(root)
+        tail = await asyncio.to_thread(LogTail, root)  # reads the log so far
         live = list(subscribers)
 
         async def deliver() -> None:

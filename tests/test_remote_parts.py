@@ -61,6 +61,19 @@ def test_a_torn_last_line_is_not_counted_as_read(tmp_path: Path) -> None:
     assert [e.seq for e in tail.read()] == [3]
 
 
+def test_a_log_cut_back_and_appended_to_is_read_again_without_repeats(tmp_path: Path) -> None:
+    """A resumed run sets aside the events past its last checkpoint: the file is cut back
+    (its `run_interrupted` kept) and appended to, with numbers never given out before."""
+    log(tmp_path, 5)
+    tail = LogTail(tmp_path)
+    lines = (tmp_path / EVENTS).read_bytes().splitlines(keepends=True)
+    (tmp_path / EVENTS).write_bytes(b"".join(lines[:3]) + lines[4])  # as `set_aside` does
+    log(tmp_path, 2, first=6)
+    assert [e.seq for e in tail.read()] == [6, 7]
+    log(tmp_path, 1, first=8)
+    assert [e.seq for e in tail.read()] == [8]
+
+
 ADD_ASKS = textwrap.dedent(
     """
     import sys
