@@ -9,6 +9,7 @@ Schema versions:
   2: `team_reset` names the members reset; `replied` carries its screenshot's path;
      progress ledgers carry `new_facts`.
      (2, additive) `human_waiting` / `human_answered`: a person asked over the service.
+     (2, additive) `delegation_interrupted`; `run_resumed.set_aside`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -37,6 +38,9 @@ class Event(BaseModel):
     ts: float = 0.0
     round: int = 0
 
+    # On disk before the run goes on (`durability: round` fsyncs the log for it).
+    durable: ClassVar[bool] = False
+
 
 class RunStarted(Event):
     type: Literal["run_started"] = "run_started"
@@ -48,6 +52,19 @@ class RunStarted(Event):
 class RunResumed(Event):
     type: Literal["run_resumed"] = "run_resumed"
     from_round: int
+    set_aside: int = Field(
+        default=0, description="Events of a round cut short, moved to events.abandoned.jsonl."
+    )
+
+
+class DelegationInterrupted(Event):
+    """A step was under way when the run stopped: it may have partly happened."""
+
+    type: Literal["delegation_interrupted"] = "delegation_interrupted"
+    speaker: str
+    instruction: str
+    granted: list[str] = Field(default_factory=list, description="Actions approved in it.")
+    finished: bool = False  # its reply came, but the round did not commit
 
 
 class FactsGathered(Event):
@@ -179,6 +196,8 @@ class ApprovalDecided(Event):
     approved: bool
     decided_by: str  # "policy", "human", "scenario"
 
+    durable: ClassVar[bool] = True  # on disk before the approved action can run
+
 
 class HumanWaiting(Event):
     """A question or an approval now waits for a person (over the service's HTTP API).
@@ -241,6 +260,7 @@ class RunInterrupted(Event):
 AnyEvent = Annotated[
     RunStarted
     | RunResumed
+    | DelegationInterrupted
     | FactsGathered
     | PlanMade
     | RoundStarted

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from orchestrator import sites, tracing
+from orchestrator import durable, sites, tracing
 from orchestrator import team as team_registry
 from orchestrator.approvals import Approvals, Decide
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder, Reader
 from orchestrator.errors import OrchestratorError, RunStopped, RunWriteError
 from orchestrator.events import (
-    CheckpointSaved,
     EventBus,
     FinalAnswer,
     RunInterrupted,
@@ -207,7 +206,10 @@ async def _execute(
     state = store.load_checkpoint() if resumed else _fresh_state(config)
     if state.result is not None:
         return state.result
-    bus = EventBus(config.run_id, next_seq=store.last_seq() + 1, round=state.rounds)
+    store.durability = config.settings.durability
+    next_seq = store.last_seq() + 1  # a set-aside tail's numbers are not given out again
+    tail = durable.set_aside(store, state, resumed)
+    bus = EventBus(config.run_id, next_seq=next_seq, round=state.rounds)
     bus.subscribe(store.append_event, critical=True)  # no durable log, no run
     answers: list[FinalAnswer] = []
     bus.subscribe(lambda e: answers.append(e) if isinstance(e, FinalAnswer) else None)
@@ -247,17 +249,20 @@ async def _execute(
         if not state.team:
             state.team = [TeamMember(name=n, description=s.description) for n, s in team.items()]
 
-        async def save(current: RunState) -> None:
+        def cursors(current: RunState) -> None:
             if models.scripted is not None:
                 current.model_cursors = models.scripted.cursors()
             if isinstance(human, ScriptedHuman):
                 current.human_cursor = human.cursor
-            # Serialise now (a consistent snapshot), write and fsync off the event loop.
-            await asyncio.to_thread(store.write_checkpoint, current.model_dump_json(by_alias=True))
-            bus.emit(CheckpointSaved())
 
+        checkpoints = durable.Checkpoints(store, bus, cursors)
         if resumed:
-            bus.emit(RunResumed(from_round=state.rounds))
+            bus.emit(RunResumed(from_round=state.rounds, set_aside=len(tail)))
+            if state.inflight is not None:
+                note, interrupted = durable.interruption(state.inflight, tail)
+                state.transcript.append(note)
+                state.inflight = None
+                bus.emit(interrupted)
         else:
             bus.emit(
                 RunStarted(
@@ -287,7 +292,8 @@ async def _execute(
             settings=config.settings,
             workspace=store.workspace,
             approve=approvals,
-            save=save,
+            save=checkpoints.commit,
+            mark=checkpoints.mark,
             context=context,
             screenshots=store.root / SCREENSHOTS,
             cancel=cancel,

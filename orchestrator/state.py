@@ -7,6 +7,8 @@ Schema versions (bump `SCHEMA_VERSION` and add a line when a persisted field cha
   2: task attachments; findings in the task ledger; plan steps' details, replan root cause,
      hints and resets; `new_facts` in progress ledgers; the latest screenshot's path.
      Version 1 checkpoints load unchanged (every new field has a default).
+     (2, additive) `log_length`: the event log's length the checkpoint commits;
+     `inflight`: the delegation under way when the checkpoint was written.
 """
 
 from __future__ import annotations
@@ -134,6 +136,17 @@ class FinalResult(BaseModel):
     usage: dict[str, RoleUsage]
 
 
+class Inflight(BaseModel):
+    """A delegation about to start, recorded before it does: if the run dies in it, the
+    resumed run is told the step may have partly happened instead of silently redoing it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    round: int
+    speaker: str
+    instruction: str
+
+
 class RunState(BaseModel):
     """The checkpoint: the ledgers, the transcript and every counter."""
 
@@ -159,6 +172,10 @@ class RunState(BaseModel):
     )
     stop: Stop | None = None
     result: FinalResult | None = None
+    log_length: int | None = Field(
+        default=None, description="Bytes of events.jsonl this checkpoint commits."
+    )
+    inflight: Inflight | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def spent(self) -> Spent:
