@@ -2,15 +2,14 @@
 
 A round boundary commits: the `checkpoint_saved` event is logged, the checkpoint takes the
 log's length, and the store makes both durable (see `orchestrator.store`). Before a
-delegation starts, the last commit is written again with the delegation marked in flight,
-so a resume after a crash in the middle of a step knows that step may have partly happened
-and which actions had been approved in it, instead of silently doing it again.
+delegation starts, it is marked in flight next to that commit (inflight.json), so a resume
+after a crash in the middle of a step knows that step may have partly happened and which
+actions had been approved in it, instead of silently doing it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 
 from ledgers import Entry
@@ -27,47 +26,82 @@ from orchestrator.store import RunStore
 
 
 class Checkpoints:
-    """Writes a run's checkpoints: a commit per round, a mark per delegation."""
+    """Writes a run's checkpoints: a commit per round, a mark per delegation.
+
+    A commit replaces the checkpoint at once (a killed process keeps it) and leaves its
+    fsyncs to a background sync, one per round for the log and the checkpoint together,
+    that overlaps the next round instead of adding to it; rounds that end while a sync
+    is under way share the next one. `settle` waits for it (the run's end does).
+    """
 
     def __init__(self, store: RunStore, bus: EventBus, prepare: Callable[[RunState], None]) -> None:
         self._store = store
         self._bus = bus
         self._prepare = prepare  # copies cursors held elsewhere into the state
-        self._committed: str | None = None
+        self._log_length: int | None = None  # what the last commit names
+        self._syncing: asyncio.Future[None] | None = None
+        self._dirty = False  # committed since the sync under way began
 
     async def commit(self, state: RunState) -> None:
+        self._raise_if_sync_failed()
         self._prepare(state)
         self._bus.emit(CheckpointSaved())  # inside what this checkpoint commits
         state.log_length = self._store.log_length()
-        state.inflight = None
-        # Serialise now (a consistent snapshot), write and fsync off the event loop.
-        serialised = state.model_dump_json(by_alias=True)
-        await _finished(self._store.write_checkpoint, serialised)
-        self._committed = serialised
+        # Serialised now, a consistent snapshot; written off the event loop.
+        await _to_the_end(self._store.write_checkpoint, state.model_dump_json(by_alias=True))
+        self._log_length = state.log_length
+        if self._store.durability == "round":
+            self._dirty = True
+            if self._syncing is None or self._syncing.done():
+                self._syncing = asyncio.ensure_future(self._sync())
 
-    async def mark(self, inflight: Inflight) -> None:
-        """The last commit again, with `inflight` recorded: resume still starts from the
-        round boundary, and knows what was under way."""
-        if self._committed is None:
+    async def mark(self, round: int, speaker: str, instruction: str) -> None:
+        """Record the delegation about to start, next to the last commit: small, so it
+        costs no more as the run grows, and written before anything of the step happens."""
+        self._raise_if_sync_failed()
+        if self._log_length is None:
             return
+        inflight = Inflight(
+            round=round, speaker=speaker, instruction=instruction, log_length=self._log_length
+        )
+        await _to_the_end(self._store.write_inflight, inflight.model_dump_json())
 
-        def write(committed: str) -> None:
-            raw = json.loads(committed)
-            raw["inflight"] = inflight.model_dump()
-            self._store.write_checkpoint(json.dumps(raw), commit=False)
+    async def settle(self) -> None:
+        """Wait until every commit is on disk; raise `RunWriteError` if one failed."""
+        job, self._syncing = self._syncing, None
+        if job is not None:
+            await _shielded(job)
 
-        await _finished(write, self._committed)
+    async def _sync(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            await asyncio.to_thread(self._store.sync)
+
+    def _raise_if_sync_failed(self) -> None:
+        job = self._syncing
+        if job is not None and job.done() and job.exception() is not None:
+            self._syncing = None
+            job.result()
 
 
-async def _finished(write: Callable[[str], None], text: str) -> None:
-    """Run `write` in a thread to its end even if we are cancelled meanwhile: the run
-    lets go of its directory (and its lock) only once no write is under way."""
-    job = asyncio.ensure_future(asyncio.to_thread(write, text))
+async def _to_the_end(write: Callable[[str], None], text: str) -> None:
+    await _shielded(asyncio.ensure_future(asyncio.to_thread(write, text)))
+
+
+async def _shielded(job: asyncio.Future[None]) -> None:
+    """Await `job` to its end even if we are cancelled meanwhile: the run lets go of its
+    directory (and its lock) only once no write is under way."""
     try:
         await asyncio.shield(job)
     except asyncio.CancelledError:
         await asyncio.wait({job})
         raise
+
+
+def pending(store: RunStore, state: RunState) -> Inflight | None:
+    """The delegation that was under way after the checkpoint `state`, if the run died in it."""
+    inflight = store.load_inflight()
+    return inflight if inflight is not None and inflight.follows(state) else None
 
 
 def set_aside(store: RunStore, state: RunState, resumed: bool) -> list[AnyEvent]:

@@ -54,7 +54,7 @@ from orchestrator.events import (
     StallDetected,
     TeamReset,
 )
-from orchestrator.state import FinalResult, Inflight, Phase, RunState, Stop
+from orchestrator.state import FinalResult, Phase, RunState, Stop
 from specialists.base import Approve, Reply, Specialist, StepContext
 from specialists.models import structured
 from specialists.models.protocol import Message, ModelClient, ModelError, StructuredOutputError
@@ -74,7 +74,7 @@ class Deps:
     approve: Approve
     save: Callable[[RunState], Awaitable[None]]  # commits the round: the checkpoint
     # Records a delegation as under way before it starts (see orchestrator.durable).
-    mark: Callable[[Inflight], Awaitable[None]]
+    mark: Callable[[int, str, str], Awaitable[None]]  # (round, speaker, instruction)
     context: ContextBuilder  # what every model sees is assembled there
     screenshots: Path | None = None  # where replies' screenshots are kept (in the run dir)
     clock: Callable[[], float] = field(default=time.monotonic)
@@ -294,7 +294,7 @@ class Conductor:
             notify=self._notifier(speaker),
             notes=notes,
         )
-        await self.deps.mark(Inflight(round=state.rounds, speaker=speaker, instruction=instruction))
+        await self.deps.mark(state.rounds, speaker, instruction)
         started = self.deps.clock()
         try:
             reply = await self.deps.team[speaker].step(instruction, context)

@@ -258,10 +258,11 @@ async def _execute(
         checkpoints = durable.Checkpoints(store, bus, cursors)
         if resumed:
             bus.emit(RunResumed(from_round=state.rounds, set_aside=len(tail)))
-            if state.inflight is not None:
-                note, interrupted = durable.interruption(state.inflight, tail)
+            if (inflight := durable.pending(store, state)) is not None:
+                # Every attempt at that round counts (a resume can be cut short too).
+                attempts = [e for e in store.abandoned() if e.round == inflight.round]
+                note, interrupted = durable.interruption(inflight, attempts)
                 state.transcript.append(note)
-                state.inflight = None
                 bus.emit(interrupted)
         else:
             bus.emit(
@@ -298,7 +299,10 @@ async def _execute(
             screenshots=store.root / SCREENSHOTS,
             cancel=cancel,
         )
-        result = await Conductor(state, deps).run()
+        try:
+            result = await Conductor(state, deps).run()
+        finally:
+            await checkpoints.settle()  # the last commit is on disk before anything else
         store.save_result(result)
         return result
     except (asyncio.CancelledError, KeyboardInterrupt):

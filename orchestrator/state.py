@@ -7,8 +7,7 @@ Schema versions (bump `SCHEMA_VERSION` and add a line when a persisted field cha
   2: task attachments; findings in the task ledger; plan steps' details, replan root cause,
      hints and resets; `new_facts` in progress ledgers; the latest screenshot's path.
      Version 1 checkpoints load unchanged (every new field has a default).
-     (2, additive) `log_length`: the event log's length the checkpoint commits;
-     `inflight`: the delegation under way when the checkpoint was written.
+     (2, additive) `log_length`: the event log's length the checkpoint commits.
 """
 
 from __future__ import annotations
@@ -137,14 +136,19 @@ class FinalResult(BaseModel):
 
 
 class Inflight(BaseModel):
-    """A delegation about to start, recorded before it does: if the run dies in it, the
-    resumed run is told the step may have partly happened instead of silently redoing it."""
+    """A delegation about to start, recorded (inflight.json) before it does: if the run dies
+    in it, the resumed run is told the step may have partly happened instead of silently
+    redoing it. It belongs to the checkpoint whose round and log length it names."""
 
     model_config = ConfigDict(frozen=True)
 
     round: int
     speaker: str
     instruction: str
+    log_length: int = Field(description="The log length of the checkpoint it follows.")
+
+    def follows(self, state: RunState) -> bool:
+        return self.round == state.rounds + 1 and self.log_length == state.log_length
 
 
 class RunState(BaseModel):
@@ -175,7 +179,6 @@ class RunState(BaseModel):
     log_length: int | None = Field(
         default=None, description="Bytes of events.jsonl this checkpoint commits."
     )
-    inflight: Inflight | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def spent(self) -> Spent:

@@ -4,6 +4,7 @@
     <run>/events.jsonl      every event, one JSON object per line, written as emitted
     <run>/events.abandoned.jsonl  events of rounds a crash cut short, set aside on resume
     <run>/checkpoint.json   RunState after the last completed round (atomic replace)
+    <run>/inflight.json     the delegation under way after that round, if one is
     <run>/result.json       FinalResult, when the run has ended
     <run>/workspace/        files shared by the specialists
     <run>/.lock             held (flock, see dirlock) by the one process executing the run; names it
@@ -12,12 +13,14 @@ A crash or `kill -9` loses at most the round in flight: resume starts from the c
 A write that fails (disk full, permission denied) raises `RunDirError`, naming the file.
 
 Durability is a group commit, the way a database commits a transaction: every event is
-written to the log as it happens (so a killed process loses nothing the kernel has), and
-at each round boundary the log is fsynced and then the checkpoint is written and fsynced.
-The checkpoint names the log's length at that moment, so the log's tail past it is known
-to belong to a round that never committed: resume sets it aside instead of leaving that
-round in the log twice. `durability: event` fsyncs every event too; `none` never fsyncs
-(still atomic: a crashed process leaves the old checkpoint or the new, never half).
+written to the log as it happens and the checkpoint is replaced at each round boundary,
+so a killed process loses nothing the kernel has; the fsyncs that make it survive a
+machine's crash are done once per round, for the log and the checkpoint together, in the
+background (`orchestrator.durable`), and before an approved action runs. The checkpoint
+names the log's length at that moment, so the log's tail past it is known to belong to a
+round that never committed: resume sets it aside instead of leaving that round in the log
+twice. `durability: event` fsyncs every event and every checkpoint before going on; `none`
+never fsyncs (still atomic: the old checkpoint or the new, never half).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from orchestrator.state import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
     FinalResult,
+    Inflight,
     RunConfig,
     RunState,
     upgrade,
@@ -53,6 +57,7 @@ CONFIG = "config.json"
 EVENTS = "events.jsonl"
 ABANDONED = "events.abandoned.jsonl"
 CHECKPOINT = "checkpoint.json"
+INFLIGHT = "inflight.json"
 RESULT = "result.json"
 WORKSPACE = "workspace"
 
@@ -108,7 +113,7 @@ class RunStore:
                 f"{runs_dir}: cannot create a run directory here ({os_reason(exc)}); "
                 "choose another with --runs-dir or runs_dir in the config"
             ) from None
-        return cls(root)
+        return cls(root, config.settings.durability)
 
     @classmethod
     def open(cls, root: Path) -> RunStore:
@@ -179,14 +184,45 @@ class RunStore:
     def save_checkpoint(self, state: RunState) -> None:
         self.write_checkpoint(state.model_dump_json(by_alias=True))
 
-    def write_checkpoint(self, serialised: str, *, commit: bool = True) -> None:
-        """Write the checkpoint. A commit (a round boundary) first makes the log durable up
-        to the length the checkpoint names, then the checkpoint; a mark (a delegation
-        about to start) only replaces the file, which a killed process cannot undo."""
-        if commit and self.durability == "round":
-            self._sync_events()
-        sync = self.durability == "event" or (commit and self.durability == "round")
-        self._write(CHECKPOINT, serialised, sync=sync)
+    def write_checkpoint(self, serialised: str) -> None:
+        """Replace the checkpoint at once (a killed process leaves the old or the new one);
+        fsynced here under `durability: event`, by `sync` (a group commit) under `round`."""
+        self._write(CHECKPOINT, serialised, sync=self.durability == "event")
+
+    def sync(self) -> None:
+        """The group commit's fsyncs: the log, then the checkpoint and its directory entry,
+        so on disk the checkpoint never names more log than there is. Safe to call from a
+        worker thread while events are appended (the round's tail is then synced too)."""
+        if self.durability == "none":
+            return
+        self._sync_events()
+        path = self.root / CHECKPOINT
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            dir_fd = os.open(self.root, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise RunWriteError(f"{path}: cannot write ({os_reason(exc)})") from None
+
+    def write_inflight(self, serialised: str) -> None:
+        """Mark a delegation as under way (see `orchestrator.durable`): replaced at once,
+        which a killed process cannot undo; fsynced only under `durability: event`."""
+        self._write(INFLIGHT, serialised, sync=self.durability == "event")
+
+    def load_inflight(self) -> Inflight | None:
+        """The delegation last marked as under way; None if there is none (or it is not
+        ours: a mark that does not parse is as good as none, it only adds a note)."""
+        try:
+            return Inflight.model_validate_json((self.root / INFLIGHT).read_bytes())
+        except (OSError, ValidationError):
+            return None
 
     def load_result(self) -> FinalResult | None:
         if not (self.root / RESULT).exists():
@@ -234,9 +270,10 @@ class RunStore:
         return self._logged
 
     def _sync_events(self) -> None:
-        if self._events is not None:
+        events = self._events
+        if events is not None:
             try:
-                os.fsync(self._events.fileno())
+                os.fsync(events.fileno())
             except OSError as exc:
                 raise RunWriteError(
                     f"{self.root / EVENTS}: cannot write ({os_reason(exc)})"
@@ -301,6 +338,17 @@ class RunStore:
             raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
         with handle:
             yield from _parse_lines(handle)
+
+    def abandoned(self) -> Iterator[AnyEvent]:
+        """The events set aside on earlier resumes (rounds a crash cut short)."""
+        path = self.root / ABANDONED
+        try:
+            with path.open("rb") as handle:
+                yield from _parse_lines(handle)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
 
     def last_seq(self) -> int:
         last = 0

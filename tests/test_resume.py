@@ -33,7 +33,7 @@ from orchestrator.scenarios.schema import Scenario
 from orchestrator.state import FinalResult, RunConfig, RunState
 from orchestrator.store import ABANDONED, CHECKPOINT, EVENTS, RESULT, RunStore
 from orchestrator.yamlfile import load_model
-from specialists.base import Reply, Specialist, StepContext, TeamEnv
+from specialists.base import ApprovalRequest, Reply, Specialist, StepContext, TeamEnv
 from specialists.user import UserProxy
 
 SLOW = Path(__file__).parent / "data" / "resume" / "slow_run.yaml"
@@ -612,3 +612,41 @@ async def test_a_version_1_run_resumes_to_the_same_end(tmp_path: Path, baseline:
     assert json.loads((root / "checkpoint.json").read_text())["schema_version"] == 2
     events = assert_log_intact(store)
     assert types(events).count("run_resumed") == 1
+
+
+class ApprovingStuckUser(StuckUser):
+    """Its round-3 step has an action approved (by policy: not risky), then hangs."""
+
+    async def step(self, instruction: str, context: StepContext) -> Reply:
+        if StuckUser.stuck and context.round == 3:
+            request = ApprovalRequest("user", "submit form", "order #7", risky=False)
+            assert await context.approve(request)
+            await asyncio.sleep(self.hang_seconds)
+        return await self._inner.step(instruction, context)
+
+
+async def test_a_resume_after_a_cut_step_names_the_actions_approved_in_it(
+    tmp_path: Path, baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(team_registry, "available", lambda: {"user": lambda: ApprovingStuckUser})
+    StuckUser.stuck = True
+    store = new_run(tmp_path)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(session.execute(store), timeout=2.0)
+    granted = [e for e in store.events() if event_type(e) == "approval_decided"]
+    assert [(e.round, e.action) for e in granted] == [(3, "submit form")]
+
+    StuckUser.stuck = False
+    try:
+        result = await session.execute(store)
+    finally:
+        StuckUser.stuck = True
+
+    assert result.status is FinalStatus.SOLVED
+    (note,) = interruption_notes(store.load_checkpoint())
+    assert "Actions approved and possibly carried out in it: submit form." in note.text
+    (told,) = [e for e in store.events() if event_type(e) == "delegation_interrupted"]
+    assert told.granted == ["submit form"]  # type: ignore[attr-defined]
+    # The grant itself went aside with the cut round: the log holds round 3 once.
+    assert not [e for e in store.events() if event_type(e) == "approval_decided"]
+    assert_same_as_baseline(store, baseline)
