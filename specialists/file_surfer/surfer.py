@@ -200,13 +200,14 @@ class FileSurfer:
         except tools.BadCall as exc:
             return f"{self.viewer.location()}\nError: {exc}"
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
-        context.notify(
+        context.report(
             "action",
             {
                 "name": name,
                 "arguments": args.model_dump(exclude={"password"}),  # never recorded
                 "location": self.viewer.location(),
             },
+            {"result": result},
         )
         return result
 
