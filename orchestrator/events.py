@@ -169,6 +169,9 @@ class ModelFailed(Event):
     role: str
     purpose: str
     error: str
+    model: str = ""
+    error_type: str = ""  # the error's class, e.g. ModelTimeout
+    seconds: float = 0.0  # of the last attempt
 
 
 class ApprovalRequested(Event):

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "scenarios" / "demo.yaml"
 PDF = ROOT / "scenarios" / "files" / "find_figure_in_pdf.yaml"
 SLOW = Path(__file__).parent / "data" / "resume" / "slow_run.yaml"
+REFUSED = Path(__file__).parent / "data" / "tracing" / "model_refused.yaml"
 SIGN_IN = Path(__file__).parent / "data" / "tracing" / "sign_in.yaml"
 
 
@@ -427,6 +428,22 @@ async def test_code_runs_are_execute_tool_spans_a_failed_one_an_error(tmp_path: 
         "TOTAL 1738.35"
         in json.loads(str((fixed.attributes or {})["gen_ai.tool.call.result"]))["stdout"]
     )
+
+
+async def test_a_refused_model_call_and_its_step_are_error_spans(tmp_path: Path) -> None:
+    spans, _ = await traced_run(REFUSED, tmp_path)
+    (failed,) = [s for s in by_name(spans, "chat") if s.status.status_code is StatusCode.ERROR]
+    attrs = failed.attributes or {}
+    assert failed.name == "chat scripted"
+    assert attrs["gen_ai.request.model"] == "scripted"
+    assert attrs["error.type"] == "ModelRequestError"
+    assert "context length exceeded" in str(failed.status.description)
+    step = parent_of(failed, spans)
+    assert step.name == "invoke_agent file_surfer"
+    assert step.status.status_code is StatusCode.ERROR
+    assert (step.attributes or {})["error.type"] == "specialist_error"
+    (root,) = by_name(spans, "invoke_agent orchestrator")
+    assert root.status.status_code is StatusCode.UNSET  # the run itself was solved
 
 
 def test_an_unknown_exporter_is_a_one_line_error(

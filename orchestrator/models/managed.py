@@ -125,7 +125,14 @@ class ManagedModel:
             except ModelError as error:
                 if not error.retryable or attempt > self._max_retries:
                     self._bus.emit(
-                        ModelFailed(role=self.role, purpose=request.purpose, error=str(error))
+                        ModelFailed(
+                            role=self.role,
+                            purpose=request.purpose,
+                            error=str(error),
+                            model=self.name,
+                            error_type=type(error).__name__,
+                            seconds=round(time.monotonic() - started, 4),
+                        )
                     )
                     raise
                 wait = self._wait_for(error, attempt)

@@ -270,16 +270,17 @@ class TraceSubscriber:
 
     def _chat_failed(self, event: ModelFailed) -> None:
         span = self._start(
-            "chat",
-            event.ts,
+            f"chat {event.model}".rstrip(),
+            event.ts - event.seconds,
             self._context(self._parent_for(event.role)),
             {
                 "gen_ai.operation.name": "chat",
                 "gen_ai.provider.name": self._provider_for(event.role),
+                **({"gen_ai.request.model": event.model} if event.model else {}),
                 "orchestrator.purpose": event.purpose,
                 "orchestrator.role": event.role,
                 "orchestrator.round": event.round,
-                "error.type": "model_failed",
+                "error.type": event.error_type or "model_failed",
             },
         )
         span.set_status(Status(StatusCode.ERROR, event.error[:500]))
