@@ -383,6 +383,7 @@ async def test_mcp_tool_calls_are_execute_tool_spans(tmp_path: Path) -> None:
     assert attrs["gen_ai.tool.name"] == "convert_time"
     assert attrs["orchestrator.tool.server"] == "time"
     assert "gen_ai.tool.call.arguments" not in attrs  # content is opt-in
+    assert "gen_ai.tool.call.result" not in attrs
     assert parent_of(tool, spans).name == "invoke_agent mcp"
     assert tool.status.status_code is StatusCode.UNSET
     assert tool.start_time is not None
