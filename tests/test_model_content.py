@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
+from orchestrator.events import Event, EventBus, ModelCalled
 from orchestrator.models.content import (
     MAX_MESSAGE_CHARS,
     MAX_TOTAL_CHARS,
@@ -13,6 +15,11 @@ from orchestrator.models.content import (
     capture,
     cut,
 )
+from orchestrator.models.managed import ManagedModel, Meter
+from orchestrator.models.scripted import ScriptedModel, ScriptedReply, ScriptedToolCall
+from specialists import file_surfer
+from specialists.base import TeamEnv
+from specialists.models.masking import mask_field_everywhere
 from specialists.models.protocol import (
     ImagePart,
     Message,
@@ -119,3 +126,52 @@ def test_the_web_surfer_filter_masks_secrets_and_withholds_typed_text() -> None:
     assert recorded_message(replace(message, tool_calls=()), Secrets()).content == (
         "typing hunter2-horse now"  # unknown secrets are not guessed at
     )
+
+
+class _WantsContent:
+    """A subscriber asking for content, as the trace subscriber does when opted in."""
+
+    wants_content = True
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class _Nobody:
+    async def ask(self, question: str) -> str | None:
+        return None
+
+
+async def test_the_file_surfer_keeps_a_documents_password_out_of_recorded_calls(
+    tmp_path: Path,
+) -> None:
+    opened = {"path": "report.pdf", "password": "hunter2-horse"}
+    script = {
+        "file_surfer": [
+            ScriptedReply(tool_calls=[ScriptedToolCall(name="open_file", arguments=opened)])
+        ]
+    }
+    bus = EventBus("run")
+    seen = _WantsContent()
+    bus.subscribe(seen)
+    model = ManagedModel(
+        ScriptedModel(script), role="file_surfer", bus=bus, meter=Meter(), pricing=None
+    )
+    env = TeamEnv(name="file_surfer", workspace=tmp_path, model=model, human=_Nobody())
+    file_surfer.create(env)
+    await model.complete(ModelRequest("file_surfer", (Message.user("open report.pdf"),)))
+    (called,) = [e for e in seen.events if isinstance(e, ModelCalled)]
+    assert called.content is not None
+    (call,) = called.content["output"][0]["parts"]
+    assert call["arguments"] == {"path": "report.pdf", "password": "[secret]"}
+    assert "hunter2" not in json.dumps(called.content)
+    assert "content" not in called.model_dump()  # and never in a log
+
+
+def test_a_json_reply_has_its_field_masked_even_when_it_is_not_quite_json() -> None:
+    reply = Message.assistant('{"tool": "open_file", "path": "a.pdf", "password": "p\\"w",}')
+    masked = mask_field_everywhere(reply, "password", "[secret]")
+    assert masked.content == '{"tool": "open_file", "path": "a.pdf", "password": "[secret]",}'

@@ -17,6 +17,7 @@ import re
 from dataclasses import replace
 from urllib.parse import quote, quote_plus
 
+from specialists.models.masking import mask_field
 from specialists.models.protocol import Message
 
 MASK = "[secret]"
@@ -48,7 +49,6 @@ class Secrets:
 
 TYPE_ACTION = "type"
 WITHHELD = "[typed text not recorded]"
-_TEXT_FIELD = re.compile(r'("text"\s*:\s*)"(?:[^"\\]|\\.)*"')
 _TYPE_CHOICE = re.compile(r'"action"\s*:\s*"type"')
 
 
@@ -89,4 +89,4 @@ def _withhold_choice(text: str) -> str:
     """A one-action JSON reply (models without tool calls) choosing `type`."""
     if not _TYPE_CHOICE.search(text):
         return text
-    return _TEXT_FIELD.sub(lambda m: f'{m.group(1)}"{WITHHELD}"', text)
+    return mask_field(text, "text", WITHHELD)
