@@ -122,6 +122,11 @@ async def test_a_run_is_one_trace_of_rounds_steps_and_model_calls(tmp_path: Path
 
 async def test_message_content_only_when_opted_in(tmp_path: Path) -> None:
     spans, _ = await traced_run(DEMO, tmp_path, capture_content=True)
+    (root,) = by_name(spans, "invoke_agent orchestrator")
+    task = json.loads(str((root.attributes or {})["gen_ai.input.messages"]))
+    assert "weekly team sync" in task[0]["parts"][0]["content"]
+    answer = json.loads(str((root.attributes or {})["gen_ai.output.messages"]))
+    assert answer[0]["role"] == "assistant"
     step = by_name(spans, "invoke_agent user")[-1]
     attrs = step.attributes or {}
     sent = json.loads(str(attrs["gen_ai.input.messages"]))

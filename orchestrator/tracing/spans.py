@@ -64,6 +64,7 @@ from orchestrator.events import (
     RunFinished,
     RunInterrupted,
     RunResumed,
+    RunStarted,
     SpecialistActivity,
     StallDetected,
     TeamReset,
@@ -155,6 +156,9 @@ class TraceSubscriber:
             self._chat_failed(event)
         elif isinstance(event, SpecialistActivity):
             self._activity(event)
+        elif isinstance(event, RunStarted):
+            if self._capture:
+                root.set_attribute("gen_ai.input.messages", _messages("user", event.task))
         elif isinstance(event, FinalAnswer):
             root.set_attribute("orchestrator.final_status", str(event.status))
             if self._capture:
