@@ -434,6 +434,15 @@ async def test_code_runs_are_execute_tool_spans_a_failed_one_an_error(tmp_path: 
         "TOTAL 1738.35"
         in json.loads(str((fixed.attributes or {})["gen_ai.tool.call.result"]))["stdout"]
     )
+    assert outcome.run_dir is not None
+    activity = [
+        json.loads(line)
+        for line in (outcome.run_dir / "events.jsonl").read_text().splitlines()
+        if '"specialist_activity"' in line
+    ]
+    assert len(activity) == 2
+    assert not any("content" in a for a in activity)  # the tool content stayed in memory
+    assert "float(" not in json.dumps(activity)  # no code in the log
 
 
 async def test_a_refused_model_call_and_its_step_are_error_spans(tmp_path: Path) -> None:
