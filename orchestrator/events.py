@@ -149,6 +149,7 @@ class ModelCalled(Event):
     # The structured-output rung the call was made on (json_schema, json_object_schema,
     # tool, json_object); None for an unstructured call or the plain-text rung.
     output_mode: str | None = None
+    finish_reason: str | None = None  # as the provider said it (stop, length, tool_calls)
     # The call's messages (orchestrator.models.content), only when a subscriber wants them
     # (a trace with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). Excluded from every
     # dump, so prompts never fill the run's log: they live only as long as the event.

@@ -105,6 +105,7 @@ async def test_a_run_is_one_trace_of_rounds_steps_and_model_calls(tmp_path: Path
         assert int(str(attrs["gen_ai.usage.input_tokens"])) > 0
         assert int(str(attrs["gen_ai.usage.output_tokens"])) > 0
         assert str(attrs["orchestrator.purpose"]).startswith("orchestrator.")
+        assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
         assert chat.start_time is not None
         assert chat.end_time is not None
         assert chat.start_time <= chat.end_time

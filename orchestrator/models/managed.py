@@ -170,6 +170,7 @@ class ManagedModel:
                 seconds=round(seconds, 4),
                 prompt_chars=request.prompt_chars(),
                 output_mode=output_mode(request),
+                finish_reason=response.finish_reason,
                 content=(
                     content.capture(request, response, self._filters)
                     if self._bus.wants_content

@@ -262,6 +262,11 @@ class TraceSubscriber:
                 "orchestrator.prompt_chars": event.prompt_chars,
                 **({"orchestrator.cost_usd": event.cost_usd} if event.cost_usd is not None else {}),
                 **({"gen_ai.output.type": "json"} if event.output_mode is not None else {}),
+                **(
+                    {"gen_ai.response.finish_reasons": [event.finish_reason]}
+                    if event.finish_reason
+                    else {}
+                ),
             },
         )
         if self._capture and event.content is not None:
