@@ -9,7 +9,8 @@ Schema versions:
   2: `team_reset` names the members reset; `replied` carries its screenshot's path;
      progress ledgers carry `new_facts`.
      (2, additive) `human_waiting` / `human_answered`: a person asked over the service.
-     `content` on `model_called` / `specialist_activity` is never persisted (see below).
+     (2, additive) `model_called.finish_reason`; `model_failed.model`, `.error_type`,
+     `.seconds`. `content` on `model_called` / `specialist_activity` is never persisted.
 """
 
 from __future__ import annotations
