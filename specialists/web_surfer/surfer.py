@@ -83,8 +83,7 @@ class WebSurfer:
         self.driver = driver or Driver(settings, headless=env.headless)
         model: object = env.model
         if isinstance(model, RecordsContent):  # a trace records no typed secret
-            secrets = self.driver.secrets
-            model.filter_recorded(lambda message: recorded_message(message, secrets))
+            model.filter_recorded(lambda message: recorded_message(message, self.driver.secrets))
         self._search = SearchBox(
             settings.search,
             self._open_search_page,
