@@ -10,6 +10,8 @@ Schema versions:
      progress ledgers carry `new_facts`.
      (2, additive) `human_waiting` / `human_answered`: a person asked over the service.
      (2, additive) `delegation_interrupted`; `run_resumed.set_aside`.
+     (2, additive) `model_called.finish_reason`; `model_failed.model`, `.error_type`,
+     `.seconds`. `content` on `model_called` / `specialist_activity` is never persisted.
 """
 
 from __future__ import annotations
@@ -148,6 +150,8 @@ class SpecialistActivity(Event):
     speaker: str
     kind: str
     data: dict[str, Any] = Field(default_factory=dict)
+    # A tool's full arguments and result, for a trace the user opted into: in memory only.
+    content: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
 
 
 class ModelCalled(Event):
@@ -163,6 +167,11 @@ class ModelCalled(Event):
     # The structured-output rung the call was made on (json_schema, json_object_schema,
     # tool, json_object); None for an unstructured call or the plain-text rung.
     output_mode: str | None = None
+    finish_reason: str | None = None  # as the provider said it (stop, length, tool_calls)
+    # The call's messages (orchestrator.models.content), only when a subscriber wants them
+    # (a trace with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). Excluded from every
+    # dump, so prompts never fill the run's log: they live only as long as the event.
+    content: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
 
 
 class ModelRetry(Event):
@@ -179,6 +188,9 @@ class ModelFailed(Event):
     role: str
     purpose: str
     error: str
+    model: str = ""
+    error_type: str = ""  # the error's class, e.g. ModelTimeout
+    seconds: float = 0.0  # of the last attempt
 
 
 class ApprovalRequested(Event):
@@ -323,6 +335,9 @@ class EventBus:
         self._critical: list[Subscriber] = []
         self._subscribers: list[Subscriber] = []
         self.broken: Exception | None = None
+        # Whether a subscriber asked for message content (`wants_content`): only then is it
+        # gathered into the in-memory `content` fields.
+        self.wants_content = False
 
     @property
     def next_seq(self) -> int:
@@ -330,6 +345,7 @@ class EventBus:
 
     def subscribe(self, subscriber: Subscriber, *, critical: bool = False) -> None:
         (self._critical if critical else self._subscribers).append(subscriber)
+        self.wants_content |= bool(getattr(subscriber, "wants_content", False))
 
     def emit(self, event: Event) -> Event:
         stamped = event.model_copy(

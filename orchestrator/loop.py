@@ -55,7 +55,7 @@ from orchestrator.events import (
     TeamReset,
 )
 from orchestrator.state import FinalResult, Phase, RunState, Stop
-from specialists.base import Approve, Reply, Specialist, StepContext
+from specialists.base import Approve, NotifyContent, Reply, Specialist, StepContext
 from specialists.models import structured
 from specialists.models.protocol import Message, ModelClient, ModelError, StructuredOutputError
 
@@ -285,14 +285,16 @@ class Conductor:
                 to=speaker,
             )
         )
+        notify = self._notifier(speaker)
         context = StepContext(
             run_id=state.run_id,
             round=state.rounds,
             workspace=self.deps.workspace,
             history=tuple(state.transcript),
             approve=self.deps.approve,
-            notify=self._notifier(speaker),
+            notify=lambda kind, data: notify(kind, data, {}),
             notes=notes,
+            notify_content=notify,
         )
         await self.deps.mark(state.rounds, speaker, instruction)
         started = self.deps.clock()
@@ -435,9 +437,12 @@ class Conductor:
 
         return emit
 
-    def _notifier(self, speaker: str) -> Callable[[str, Mapping[str, Any]], None]:
-        def notify(kind: str, data: Mapping[str, Any]) -> None:
-            self.deps.bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data)))
+    def _notifier(self, speaker: str) -> NotifyContent:
+        bus = self.deps.bus
+
+        def notify(kind: str, data: Mapping[str, Any], content: Mapping[str, Any]) -> None:
+            kept = dict(content) if content and bus.wants_content else None  # else not held
+            bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data), content=kept))
 
         return notify
 

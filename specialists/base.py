@@ -47,6 +47,8 @@ class ApprovalRequest:
 
 Approve = Callable[[ApprovalRequest], Awaitable[bool]]
 Notify = Callable[[str, Mapping[str, Any]], None]
+# notify with `content`: (kind, data, content)
+NotifyContent = Callable[[str, Mapping[str, Any], Mapping[str, Any]], None]
 
 
 class HumanChannel(Protocol):
@@ -68,6 +70,17 @@ class StepContext:
     # The team notes for this step (task, plan, findings, the team's conversation),
     # bounded for this specialist's model and fenced: put them in the first model message.
     notes: str = ""
+    # Where `report` sends content; None: `report` is `notify` (the content is dropped).
+    notify_content: NotifyContent | None = None
+
+    def report(self, kind: str, data: Mapping[str, Any], content: Mapping[str, Any]) -> None:
+        """`notify`, plus `content` (a tool's full arguments and result) for a trace the user
+        opted into: kept in memory only, never written to the run's log. `data` is the
+        record (logged, shown): keep it short. Redact both alike."""
+        if self.notify_content is None:
+            self.notify(kind, data)
+        else:
+            self.notify_content(kind, data, content)
 
 
 @runtime_checkable

@@ -120,7 +120,14 @@ class Coder:
                 return ran, 0, block
             result = await _run(executor, block, context.workspace, self._limits)
             ran.append(Ran(block, result))
-            context.notify("code_run", report.event(executor, round_no, index, ran[-1]))
+            context.report(
+                "code_run",
+                report.event(executor, round_no, index, ran[-1]),
+                {
+                    "arguments": {"language": block.language, "code": block.source},
+                    "result": {"stdout": result.stdout, "stderr": result.stderr},
+                },
+            )
             if not result.ok:
                 return ran, len(todo) - index + dropped, None
         return ran, dropped, None

@@ -20,12 +20,14 @@ from specialists.file_surfer.names import shown
 from specialists.file_surfer.settings import FileSurferSettings
 from specialists.file_surfer.viewer import TAG, Viewer
 from specialists.models import structured
+from specialists.models.masking import SECRET, mask_field_everywhere
 from specialists.models.protocol import (
     Message,
     ModelClient,
     ModelError,
     ModelRequest,
     ModelResponse,
+    RecordsContent,
     UnsupportedFeature,
 )
 
@@ -84,6 +86,10 @@ class FileSurfer:
         self._settings = settings
         self._roots = Roots.of(env.workspace, settings.roots)
         self.viewer = Viewer(self._roots, settings)
+        if isinstance(model, RecordsContent):  # a document's password is never recorded
+            model.filter_recorded(
+                lambda message: mask_field_everywhere(message, "password", SECRET)
+            )
 
     async def step(self, instruction: str, context: StepContext) -> Reply:
         try:
@@ -200,13 +206,14 @@ class FileSurfer:
         except tools.BadCall as exc:
             return f"{self.viewer.location()}\nError: {exc}"
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
-        context.notify(
+        context.report(
             "action",
             {
                 "name": name,
                 "arguments": args.model_dump(exclude={"password"}),  # never recorded
                 "location": self.viewer.location(),
             },
+            {"result": result},
         )
         return result
 

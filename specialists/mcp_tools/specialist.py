@@ -167,7 +167,8 @@ class McpSpecialist:
             self._notify(context, tool, args, time.monotonic() - started, error=str(exc))
             return f"Error: {exc}"
         seconds = time.monotonic() - started
-        self._notify(context, tool, args, seconds, error="tool error" if result.is_error else None)
+        error = "tool error" if result.is_error else None
+        self._notify(context, tool, args, seconds, error=error, result=result.text)
         return self._fence(tool, result.text, is_error=result.is_error)
 
     def _fence(self, tool: ToolInfo, text: str, *, is_error: bool) -> str:
@@ -189,6 +190,7 @@ class McpSpecialist:
         seconds: float,
         *,
         error: str | None,
+        result: str | None = None,
     ) -> None:
         data: dict[str, Any] = {
             "name": tool.name,
@@ -198,7 +200,7 @@ class McpSpecialist:
         }
         if error is not None:
             data["error"] = error
-        context.notify("tool_call", data)
+        context.report("tool_call", data, {} if result is None else {"result": result})
 
     # --- the two ways of choosing calls -------------------------------------------------
 

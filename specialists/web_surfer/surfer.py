@@ -21,13 +21,21 @@ from pydantic import BaseModel, ConfigDict
 
 from specialists.base import Reply, Specialist, StepContext, TeamEnv
 from specialists.models import structured
-from specialists.models.protocol import Message, ModelClient, ModelError, ModelRequest, ToolCall
+from specialists.models.protocol import (
+    Message,
+    ModelClient,
+    ModelError,
+    ModelRequest,
+    RecordsContent,
+    ToolCall,
+)
 from specialists.web_surfer import prompts
 from specialists.web_surfer.actions import DONE, Outcome, parse, perform, tool_specs
 from specialists.web_surfer.discovery import BrowserUnavailable
 from specialists.web_surfer.documents import FileIntake
 from specialists.web_surfer.driver import ActionError, Driver
 from specialists.web_surfer.observe import Observation
+from specialists.web_surfer.redaction import recorded_message
 from specialists.web_surfer.reply import build_reply
 from specialists.web_surfer.search_box import SearchBox, SearchFactory
 from specialists.web_surfer.settings import WebSurferSettings, load_settings
@@ -73,6 +81,9 @@ class WebSurfer:
         self.settings = settings
         self._owns_driver = driver is None
         self.driver = driver or Driver(settings, headless=env.headless)
+        model: object = env.model
+        if isinstance(model, RecordsContent):  # a trace records no typed secret
+            model.filter_recorded(lambda message: recorded_message(message, self.driver.secrets))
         self._search = SearchBox(
             settings.search,
             self._open_search_page,
