@@ -17,6 +17,7 @@ from ledgers import FinalStatus, Limits
 from orchestrator import session
 from orchestrator.config import ScriptedModelConfig, Settings
 from orchestrator.events import Event, RoundStarted, SpecialistActivity
+from orchestrator.live import activity_line
 from orchestrator.models.scripted import ScriptedModel
 from orchestrator.store import CHECKPOINT, RunStore
 
@@ -137,6 +138,7 @@ async def test_a_file_gone_meanwhile_is_in_the_orchestrators_next_prompt(
     assert result.status is FinalStatus.SOLVED
     (event,) = restored_events(store)
     (problem,) = event.data["problems"]
+    assert activity_line(event) == f"state restored: not all of it: {problem.rstrip('.')}"
     assert "Not opened" in problem
     assert "notes.txt" in problem
     resumed = recorded_models[-1]

@@ -5,19 +5,23 @@ file, the web surfer in real Chromium on the fixture site, the coder in its sand
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_loop import FACTS, final, plan, progress
 from test_web_fixture_site import FixtureSite, site_fixture  # noqa: F401 - used by name
 
-from ledgers import BudgetHit, FinalStatus, Limits, StopReason
+from ledgers import BudgetHit, FinalStatus, Limits, Spent, StopReason, exceeded_in_step
 from orchestrator import session
+from orchestrator import team as team_registry
 from orchestrator.config import ScriptedModelConfig, Settings
 from orchestrator.events import Replied, SpecialistActivity
 from orchestrator.models.scripted import ScriptedModel, ScriptedReply
 from orchestrator.store import RunStore
-from specialists.base import ApprovalRequest, StepContext, TeamEnv
+from specialists.base import ApprovalRequest, Reply, Specialist, StepContext, TeamEnv
 from specialists.coder import create as create_coder
 
 SMALL = {"input_tokens": 100, "output_tokens": 0}
@@ -159,3 +163,55 @@ async def test_the_coder_stops_before_running_code_once_the_budget_is_used_up(
 class _Nobody:
     async def ask(self, question: str) -> str | None:
         return None
+
+
+# --- the rules, and a step that never checks --------------------------------------------------
+
+
+def test_inside_a_step_only_time_tokens_and_cost_count() -> None:
+    limits = Limits(max_rounds=2, max_seconds=10, max_tokens=100, max_cost_usd=1.0)
+    assert exceeded_in_step(limits, Spent(rounds=5)) is None  # rounds count between steps
+    assert exceeded_in_step(limits, Spent(seconds=10)) == BudgetHit(
+        StopReason.TIMEOUT, "ran for 10.0s, limit 10s"
+    )
+    assert exceeded_in_step(limits, Spent(tokens=100)) == (
+        StopReason.TOKEN_BUDGET,
+        "used 100 tokens, budget 100",
+    )
+    hit = exceeded_in_step(limits, Spent(cost_usd=1.5))
+    assert hit is not None
+    assert hit.reason is StopReason.COST_BUDGET
+
+
+class Sleeper:
+    """A specialist that never checks its budget and never finishes on its own."""
+
+    name = "sleeper"
+    description = "Sleeps."
+
+    async def step(self, instruction: str, context: StepContext) -> Reply:
+        await asyncio.sleep(3600)
+        return Reply("woke up")
+
+    async def reset(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def create_sleeper(env: TeamEnv) -> Specialist:
+    return Sleeper()
+
+
+async def test_a_step_that_never_checks_is_still_cut_off_after_its_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(team_registry.BUILTIN, "sleeper", "test_step_budgets:create_sleeper")
+    started = time.monotonic()
+    store = await run(tmp_path, "sleeper", orchestrator_script("sleeper"), Limits(max_seconds=1))
+    took = time.monotonic() - started
+    result = store.load_result()
+    assert result.stop_reason is StopReason.TIMEOUT
+    assert [e for e in store.events() if isinstance(e, Replied)] == []  # cut off mid-step
+    assert took < 1 + 1 + 5  # the limit, the grace (here: the limit again), the answer
