@@ -501,8 +501,11 @@ class Conductor:
         try:
             yield
         finally:
-            if not deadline.expired():
-                deadline.reschedule(when)  # already past: it fires at the next await
+            # Past the limit already, the extended deadline stays: the round is saved and
+            # the next round's budget check stops the run, rather than a timeout firing in
+            # the middle of writing the checkpoint.
+            if not deadline.expired() and when > asyncio.get_running_loop().time():
+                deadline.reschedule(when)
 
     def _tick(self) -> None:
         self.state.seconds = self._seconds_before + (self.deps.clock() - self._started)

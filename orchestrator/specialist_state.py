@@ -26,14 +26,23 @@ async def collect(
             continue
         try:
             state = await specialist.save_state()
-            size = len(json.dumps(state))
+            text = json.dumps(state, ensure_ascii=False)
         except Exception:  # a bug or a dead browser must not stop the checkpoint
             if name in previous:
                 states[name] = previous[name]
             continue
-        if state and size <= MAX_STATE_CHARS:
+        if state and len(text) <= MAX_STATE_CHARS and _encodable(text):
             states[name] = state
     return states
+
+
+def _encodable(text: str) -> bool:
+    """Not a lone surrogate in it (a file name's undecodable bytes): the checkpoint is UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def restore(

@@ -15,6 +15,7 @@ import pytest
 from orchestrator import specialist_state
 from orchestrator.humans import NoHuman
 from orchestrator.models.scripted import ScriptedModel, ScriptedReply
+from orchestrator.state import RunState
 from specialists.base import ApprovalRequest, Specialist, StepContext, TeamEnv
 from specialists.coder import create as create_coder
 from specialists.coder.coder import Coder
@@ -245,3 +246,17 @@ async def test_a_coder_state_with_a_system_message_is_refused(tmp_path: Path) ->
     (said,) = (await specialist_state.restore({"coder": coder}, {"coder": state})).values()
     assert "state.messages.0.role" in said[0]
     assert await coder.save_state() == {}
+
+
+async def test_a_state_the_checkpoint_cannot_hold_is_left_out(tmp_path: Path) -> None:
+    odd = tmp_path / "caf\udce9.txt"  # a name whose bytes are not UTF-8
+    odd.write_text("some notes\n")
+    surfer = file_surfer(tmp_path)
+    try:
+        assert "Opened" in surfer.viewer.open(str(odd))
+        states = await specialist_state.collect({"file_surfer": surfer}, {})
+    finally:
+        await surfer.close()
+    assert states == {}
+    state = RunState(run_id="r", task="t", team=[], specialists=states)
+    assert json.loads(state.model_dump_json())["specialists"] == {}

@@ -23,7 +23,7 @@ from orchestrator import specialist_state
 from orchestrator.humans import NoHuman
 from orchestrator.models.scripted import ScriptedModel
 from specialists.base import TeamEnv
-from specialists.web_surfer import WebSurfer
+from specialists.web_surfer import WebSurfer, tabs_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -157,3 +157,15 @@ async def test_a_state_of_a_newer_version_is_refused_without_starting_a_browser(
         "its saved state was not restored: it is version 2, newer than this program reads (1)"
     ]
     assert not surfer.driver.browser.started
+
+
+async def test_reopening_tabs_is_bounded_in_time(
+    site: FixtureSite, make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tabs_state, "RESTORE_SECONDS", -1.0)  # already over
+    state = {"version": 1, "tabs": [{"url": f"{site.url}/index.html"}] * 3}
+    surfer = make()
+    (said,) = (
+        await specialist_state.restore({"web_surfer": surfer}, {"web_surfer": state})
+    ).values()
+    assert said == ["tabs 1 to 3 were not reopened: reopening the others took over -1 s"]

@@ -10,6 +10,7 @@ checkpoint is a plain file.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ MAX_COOKIES = 300
 URL_CHARS = 4096  # a longer address is not kept (a page can make it megabytes long)
 COOKIE_CHARS = 4096  # browsers' own limit for one cookie
 COOKIES_SECONDS = 5.0
+RESTORE_SECONDS = 60.0  # for all the tabs: a resume does not wait on slow pages for long
 
 
 class SavedTab(BaseModel):
@@ -119,7 +121,14 @@ async def restore_tabs(driver: Driver, raw: Mapping[str, Any], *, cookies: bool)
             await driver.browser.context.add_cookies(jar)
         except PlaywrightError as exc:
             problems.append(f"its cookies could not be restored: {_first_line(exc)}")
+    deadline = time.monotonic() + RESTORE_SECONDS
     for number, saved in enumerate(state.tabs, 1):
+        if time.monotonic() > deadline:
+            problems.append(
+                f"tabs {number} to {len(state.tabs)} were not reopened: reopening the others "
+                f"took over {RESTORE_SECONDS:g} s"
+            )
+            break
         if said := await _reopen(driver, number, saved.url):
             problems.append(said)
     if driver.tabs.tabs:
