@@ -96,7 +96,7 @@ class Coder:
         messages = [
             SavedMessage.model_validate({"role": m.role, "content": m.content})
             for m in recent
-            if m.role in ("user", "assistant")
+            if m.role in ("user", "assistant") and len(m.content) <= MAX_STATE_CHARS
         ]
         return CoderState(version=STATE_VERSION, messages=messages).model_dump()
 
