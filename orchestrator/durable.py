@@ -10,7 +10,7 @@ actions had been approved in it, instead of silently doing it again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from ledgers import Entry
 from orchestrator.events import (
@@ -34,17 +34,19 @@ class Checkpoints:
     is under way share the next one. `settle` waits for it (the run's end does).
     """
 
-    def __init__(self, store: RunStore, bus: EventBus, prepare: Callable[[RunState], None]) -> None:
+    def __init__(
+        self, store: RunStore, bus: EventBus, prepare: Callable[[RunState], Awaitable[None]]
+    ) -> None:
         self._store = store
         self._bus = bus
-        self._prepare = prepare  # copies cursors held elsewhere into the state
+        self._prepare = prepare  # copies what is held elsewhere (cursors, the team's) in
         self._log_length: int | None = None  # what the last commit names
         self._syncing: asyncio.Future[None] | None = None
         self._dirty = False  # committed since the sync under way began
 
     async def commit(self, state: RunState) -> None:
         self._raise_if_sync_failed()
-        self._prepare(state)
+        await self._prepare(state)
         self._bus.emit(CheckpointSaved())  # inside what this checkpoint commits
         state.log_length = self._store.log_length()
         # Serialised now, a consistent snapshot; written off the event loop.

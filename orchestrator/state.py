@@ -8,6 +8,9 @@ Schema versions (bump `SCHEMA_VERSION` and add a line when a persisted field cha
      hints and resets; `new_facts` in progress ledgers; the latest screenshot's path.
      Version 1 checkpoints load unchanged (every new field has a default).
      (2, additive) `log_length`: the event log's length the checkpoint commits.
+     (2, additive) the team's state in checkpoints (`specialists`: each stateful member's
+     versioned state, see `specialists.state`); a checkpoint without it loads with it
+     empty (the team starts afresh, as before), and a program without it ignores it.
 """
 
 from __future__ import annotations
@@ -173,6 +176,10 @@ class RunState(BaseModel):
     human_cursor: int = 0
     last_screenshot: str | None = Field(
         default=None, description="The latest screenshot a specialist replied with (run dir)."
+    )
+    specialists: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Each stateful team member's versioned state (untrusted on load).",
     )
     stop: Stop | None = None
     result: FinalResult | None = None

@@ -16,6 +16,7 @@ from orchestrator.events import EVENT_TYPES, EventBus, RoundStarted
 
 def test_ledgers_public_names() -> None:
     assert sorted(ledgers.__all__) == [
+        "BudgetHit",
         "Choice",
         "ContextRules",
         "Counter",
@@ -43,6 +44,7 @@ def test_ledgers_public_names() -> None:
         "Turn",
         "decide_status",
         "exceeded",
+        "exceeded_in_step",
     ]
 
 
