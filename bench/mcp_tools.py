@@ -7,7 +7,9 @@
    but not exported, and with OTLP/HTTP export to a receiver on 127.0.0.1; per-round time
    and its ratio to the run without tracing, plus the time spent inside the subscriber
    itself per round (building spans, plus the final flush; the export itself runs on the
-   SDK's background thread).
+   SDK's background thread). The last row also records message content (the opt-in
+   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT): every call's messages gathered,
+   bounded and put on its span.
 
     .venv/bin/python bench/mcp_tools.py [--calls 300] [--repeats 15]
 """
@@ -80,6 +82,7 @@ class Timed:
     def __init__(self, inner: TraceSubscriber) -> None:
         self.inner = inner
         self.seconds = 0.0
+        self.wants_content = inner.wants_content  # read by the bus, as from the subscriber
 
     def __call__(self, event: Event) -> None:
         started = time.perf_counter()
@@ -90,6 +93,8 @@ class Timed:
 async def per_round(
     repeats: int,
     traced: Callable[[], TracerProvider] | None = None,
+    *,
+    content: bool = False,
 ) -> tuple[float, float]:
     """Median seconds per round of the demo scenario, and of that inside the subscriber."""
     samples, inside = [], []
@@ -101,9 +106,10 @@ async def per_round(
                 if traced is None:
                     return ()
                 # The run dir is unknown here; the trace id then is not kept (costs nothing).
-                timed.append(
-                    Timed(TraceSubscriber(traced(), Path(tmp) / "none", owns_provider=True))
+                subscriber = TraceSubscriber(
+                    traced(), Path(tmp) / "none", capture_content=content, owns_provider=True
                 )
+                timed.append(Timed(subscriber))
                 return timed
 
             outcome = await run_one(DEMO, Path(tmp), subscribers=subscribers, environ={})
@@ -131,6 +137,7 @@ async def tracing_cost(repeats: int) -> None:
     base, _ = await per_round(repeats)
     built, built_inside = await per_round(repeats, TracerProvider)
     exported, exported_inside = await per_round(repeats, otlp)
+    with_content, content_inside = await per_round(repeats, otlp, content=True)
     server.shutdown()
     print(f"\ntrace subscriber cost (demo scenario, 5 rounds, median of {repeats} runs)")
     print(f"  {'':32} {'per round':>12} {'ratio':>7} {'subscriber+flush':>18}")
@@ -138,6 +145,7 @@ async def tracing_cost(repeats: int) -> None:
     for label, value, inside in (
         ("spans built, not exported", built, built_inside),
         ("OTLP/HTTP export to 127.0.0.1", exported, exported_inside),
+        ("  + message content", with_content, content_inside),
     ):
         print(f"  {label:32} {value * 1000:9.2f} ms {value / base:6.2f}x {inside * 1e6:14.0f} µs")
 

@@ -3,7 +3,15 @@
 Nothing here does I/O or talks to a model, so everything here is cheap to test exhaustively.
 """
 
-from ledgers.budget import FinalStatus, Limits, Spent, StopReason, exceeded
+from ledgers.budget import (
+    BudgetHit,
+    FinalStatus,
+    Limits,
+    Spent,
+    StopReason,
+    exceeded,
+    exceeded_in_step,
+)
 from ledgers.final import FinalDraft, decide_status
 from ledgers.findings import Finding, NewFact
 from ledgers.progress_ledger import Choice, Judgement, ProgressLedger, Speaker
@@ -12,6 +20,7 @@ from ledgers.task_ledger import Facts, Plan, PlanDraft, PlanStep, ReplanDraft, R
 from ledgers.transcript import ContextRules, Counter, Entry
 
 __all__ = [
+    "BudgetHit",
     "Choice",
     "ContextRules",
     "Counter",
@@ -39,4 +48,5 @@ __all__ = [
     "Turn",
     "decide_status",
     "exceeded",
+    "exceeded_in_step",
 ]

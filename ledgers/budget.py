@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,19 +49,33 @@ class Spent(BaseModel):
     cost_usd: float = 0.0
 
 
-def exceeded(limits: Limits, spent: Spent) -> tuple[StopReason, str] | None:
+class BudgetHit(NamedTuple):
+    """A limit that has been reached, and a sentence saying so."""
+
+    reason: StopReason
+    detail: str
+
+
+def exceeded(limits: Limits, spent: Spent) -> BudgetHit | None:
     """The first limit `spent` has reached, with a sentence saying so, or None."""
     if spent.rounds >= limits.max_rounds:
-        return StopReason.MAX_ROUNDS, f"reached the limit of {limits.max_rounds} rounds"
+        return BudgetHit(StopReason.MAX_ROUNDS, f"reached the limit of {limits.max_rounds} rounds")
+    return exceeded_in_step(limits, spent)
+
+
+def exceeded_in_step(limits: Limits, spent: Spent) -> BudgetHit | None:
+    """The wall-clock, token or cost budget `spent` has reached, or None: what a specialist
+    checks between the actions of one step (rounds only count between steps)."""
     if limits.max_seconds is not None and spent.seconds >= limits.max_seconds:
-        return StopReason.TIMEOUT, f"ran for {spent.seconds:.1f}s, limit {limits.max_seconds:g}s"
+        return BudgetHit(
+            StopReason.TIMEOUT, f"ran for {spent.seconds:.1f}s, limit {limits.max_seconds:g}s"
+        )
     if limits.max_tokens is not None and spent.tokens >= limits.max_tokens:
-        return (
-            StopReason.TOKEN_BUDGET,
-            f"used {spent.tokens:,} tokens, budget {limits.max_tokens:,}",
+        return BudgetHit(
+            StopReason.TOKEN_BUDGET, f"used {spent.tokens:,} tokens, budget {limits.max_tokens:,}"
         )
     if limits.max_cost_usd is not None and spent.cost_usd >= limits.max_cost_usd:
-        return (
+        return BudgetHit(
             StopReason.COST_BUDGET,
             f"spent ${spent.cost_usd:.4f}, budget ${limits.max_cost_usd:.4f}",
         )

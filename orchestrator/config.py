@@ -28,6 +28,9 @@ def _spec_shorthand(value: Any) -> Any:
     return {"model": value} if isinstance(value, str) else value
 
 
+Durability = Literal["round", "event", "none"]  # see orchestrator.store
+
+
 class ScriptedModelConfig(BaseModel):
     """A scripted model for offline runs: replies keyed by purpose."""
 
@@ -52,6 +55,14 @@ class Settings(BaseModel):
     approvals: ApprovalMode = "risky"
     headed: bool = Field(default=False, description="Show the browser's window.")
     runs_dir: Path = Path("runs")
+    durability: Durability = Field(
+        default="round",
+        description=(
+            "When the run dir is fsynced: once per round with the checkpoint (a group "
+            "commit), after every event too, or never (a crash of the machine, not of "
+            "the process, may then lose rounds)."
+        ),
+    )
     specialists: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Settings passed to each specialist by name."
     )

@@ -9,6 +9,9 @@ Schema versions:
   2: `team_reset` names the members reset; `replied` carries its screenshot's path;
      progress ledgers carry `new_facts`.
      (2, additive) `human_waiting` / `human_answered`: a person asked over the service.
+     (2, additive) `delegation_interrupted`; `run_resumed.set_aside`.
+     (2, additive) `model_called.finish_reason`; `model_failed.model`, `.error_type`,
+     `.seconds`. `content` on `model_called` / `specialist_activity` is never persisted.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -37,6 +40,9 @@ class Event(BaseModel):
     ts: float = 0.0
     round: int = 0
 
+    # On disk before the run goes on (`durability: round` fsyncs the log for it).
+    durable: ClassVar[bool] = False
+
 
 class RunStarted(Event):
     type: Literal["run_started"] = "run_started"
@@ -48,6 +54,19 @@ class RunStarted(Event):
 class RunResumed(Event):
     type: Literal["run_resumed"] = "run_resumed"
     from_round: int
+    set_aside: int = Field(
+        default=0, description="Events of a round cut short, moved to events.abandoned.jsonl."
+    )
+
+
+class DelegationInterrupted(Event):
+    """A step was under way when the run stopped: it may have partly happened."""
+
+    type: Literal["delegation_interrupted"] = "delegation_interrupted"
+    speaker: str
+    instruction: str
+    granted: list[str] = Field(default_factory=list, description="Actions approved in it.")
+    finished: bool = False  # its reply came, but the round did not commit
 
 
 class FactsGathered(Event):
@@ -131,6 +150,8 @@ class SpecialistActivity(Event):
     speaker: str
     kind: str
     data: dict[str, Any] = Field(default_factory=dict)
+    # A tool's full arguments and result, for a trace the user opted into: in memory only.
+    content: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
 
 
 class ModelCalled(Event):
@@ -146,6 +167,11 @@ class ModelCalled(Event):
     # The structured-output rung the call was made on (json_schema, json_object_schema,
     # tool, json_object); None for an unstructured call or the plain-text rung.
     output_mode: str | None = None
+    finish_reason: str | None = None  # as the provider said it (stop, length, tool_calls)
+    # The call's messages (orchestrator.models.content), only when a subscriber wants them
+    # (a trace with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). Excluded from every
+    # dump, so prompts never fill the run's log: they live only as long as the event.
+    content: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
 
 
 class ModelRetry(Event):
@@ -162,6 +188,9 @@ class ModelFailed(Event):
     role: str
     purpose: str
     error: str
+    model: str = ""
+    error_type: str = ""  # the error's class, e.g. ModelTimeout
+    seconds: float = 0.0  # of the last attempt
 
 
 class ApprovalRequested(Event):
@@ -178,6 +207,8 @@ class ApprovalDecided(Event):
     action: str
     approved: bool
     decided_by: str  # "policy", "human", "scenario"
+
+    durable: ClassVar[bool] = True  # on disk before the approved action can run
 
 
 class HumanWaiting(Event):
@@ -241,6 +272,7 @@ class RunInterrupted(Event):
 AnyEvent = Annotated[
     RunStarted
     | RunResumed
+    | DelegationInterrupted
     | FactsGathered
     | PlanMade
     | RoundStarted
@@ -303,6 +335,9 @@ class EventBus:
         self._critical: list[Subscriber] = []
         self._subscribers: list[Subscriber] = []
         self.broken: Exception | None = None
+        # Whether a subscriber asked for message content (`wants_content`): only then is it
+        # gathered into the in-memory `content` fields.
+        self.wants_content = False
 
     @property
     def next_seq(self) -> int:
@@ -310,6 +345,7 @@ class EventBus:
 
     def subscribe(self, subscriber: Subscriber, *, critical: bool = False) -> None:
         (self._critical if critical else self._subscribers).append(subscriber)
+        self.wants_content |= bool(getattr(subscriber, "wants_content", False))
 
     def emit(self, event: Event) -> Event:
         stamped = event.model_copy(

@@ -277,5 +277,8 @@ def activity_line(event: SpecialistActivity) -> str:
         )
     if kind == "browser_restarted":
         return f"browser restarted: {data.get('reason', '')}"
+    if kind == "state_restored":  # on resume
+        problems = [str(p) for p in data.get("problems") or []]
+        return "state restored" + (": not all of it: " + _sentences(problems) if problems else "")
     pairs = ", ".join(f"{k}={v}" for k, v in data.items())
     return f"{kind} {pairs}".strip()

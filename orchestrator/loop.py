@@ -10,8 +10,9 @@ cancellation and our own bugs propagate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ledgers import (
+    BudgetHit,
     Entry,
     Facts,
     FinalDraft,
@@ -32,6 +34,7 @@ from ledgers import (
     Turn,
     decide_status,
     exceeded,
+    exceeded_in_step,
     stall,
 )
 from orchestrator.config import Settings
@@ -55,11 +58,16 @@ from orchestrator.events import (
     TeamReset,
 )
 from orchestrator.state import FinalResult, Phase, RunState, Stop
-from specialists.base import Approve, Reply, Specialist, StepContext
+from specialists.base import Approve, NotifyContent, Reply, Specialist, StepContext
 from specialists.models import structured
 from specialists.models.protocol import Message, ModelClient, ModelError, StructuredOutputError
 
 T = TypeVar("T", bound=BaseModel)
+
+# While a step runs, the wall-clock deadline waits this much longer (at most the limit
+# again): a step that checks its budget ends itself with a reply that is kept; only one
+# that does not is cut off.
+STEP_GRACE_SECONDS = 5.0
 
 
 @dataclass
@@ -72,7 +80,9 @@ class Deps:
     settings: Settings
     workspace: Path
     approve: Approve
-    save: Callable[[RunState], Awaitable[None]]  # writes the checkpoint
+    save: Callable[[RunState], Awaitable[None]]  # commits the round: the checkpoint
+    # Records a delegation as under way before it starts (see orchestrator.durable).
+    mark: Callable[[int, str, str], Awaitable[None]]  # (round, speaker, instruction)
     context: ContextBuilder  # what every model sees is assembled there
     screenshots: Path | None = None  # where replies' screenshots are kept (in the run dir)
     clock: Callable[[], float] = field(default=time.monotonic)
@@ -88,6 +98,7 @@ class Conductor:
         self._limits = deps.settings.limits
         self._started = deps.clock()
         self._seconds_before = state.seconds
+        self._deadline: asyncio.Timeout | None = None
 
     # --- the loop -------------------------------------------------------------------
 
@@ -104,6 +115,7 @@ class Conductor:
             remaining = max(0.0, self._limits.max_seconds - self.state.seconds)
         try:
             async with asyncio.timeout(remaining) as deadline:
+                self._deadline = deadline
                 return await self._unless_cancelled()
         except TimeoutError:
             if not deadline.expired():
@@ -191,7 +203,8 @@ class Conductor:
             await self._replan("; ".join(verdict.reasons))
             return None
         if ledger is not None:
-            await self._delegate(ledger.next_speaker.answer, ledger.instruction.answer)
+            with self._step_grace():
+                await self._delegate(ledger.next_speaker.answer, ledger.instruction.answer)
         return None
 
     # --- planning ---------------------------------------------------------------------
@@ -283,15 +296,19 @@ class Conductor:
                 to=speaker,
             )
         )
+        notify = self._notifier(speaker)
         context = StepContext(
             run_id=state.run_id,
             round=state.rounds,
             workspace=self.deps.workspace,
             history=tuple(state.transcript),
             approve=self.deps.approve,
-            notify=self._notifier(speaker),
+            notify=lambda kind, data: notify(kind, data, {}),
             notes=notes,
+            notify_content=notify,
+            check_budget=self._budget_in_step,
         )
+        await self.deps.mark(state.rounds, speaker, instruction)
         started = self.deps.clock()
         try:
             reply = await self.deps.team[speaker].step(instruction, context)
@@ -432,9 +449,12 @@ class Conductor:
 
         return emit
 
-    def _notifier(self, speaker: str) -> Callable[[str, Mapping[str, Any]], None]:
-        def notify(kind: str, data: Mapping[str, Any]) -> None:
-            self.deps.bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data)))
+    def _notifier(self, speaker: str) -> NotifyContent:
+        bus = self.deps.bus
+
+        def notify(kind: str, data: Mapping[str, Any], content: Mapping[str, Any]) -> None:
+            kept = dict(content) if content and bus.wants_content else None  # else not held
+            bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data), content=kept))
 
         return notify
 
@@ -471,6 +491,29 @@ class Conductor:
     def _limit(self, reason: StopReason, detail: str) -> Stop:
         self.deps.bus.emit(LimitReached(reason=reason, detail=detail))
         return Stop(reason=reason, detail=detail)
+
+    def _budget_in_step(self) -> BudgetHit | None:
+        """The run's wall-clock, token and cost budgets, for a specialist mid-step."""
+        self._tick()
+        return exceeded_in_step(self._limits, self.state.spent())
+
+    @contextlib.contextmanager
+    def _step_grace(self) -> Iterator[None]:
+        """The wall-clock deadline moved `STEP_GRACE_SECONDS` later for one delegation."""
+        deadline, limit = self._deadline, self._limits.max_seconds
+        when = deadline.when() if deadline is not None else None
+        if deadline is None or when is None or limit is None:
+            yield
+            return
+        deadline.reschedule(when + min(STEP_GRACE_SECONDS, limit))
+        try:
+            yield
+        finally:
+            # Past the limit already, the extended deadline stays: the round is saved and
+            # the next round's budget check stops the run, rather than a timeout firing in
+            # the middle of writing the checkpoint.
+            if not deadline.expired() and when > asyncio.get_running_loop().time():
+                deadline.reschedule(when)
 
     def _tick(self) -> None:
         self.state.seconds = self._seconds_before + (self.deps.clock() - self._started)

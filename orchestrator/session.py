@@ -14,19 +14,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from orchestrator import sites, tracing
+from ledgers import Entry
+from orchestrator import durable, sites, specialist_state, tracing
 from orchestrator import team as team_registry
 from orchestrator.approvals import Approvals, Decide
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder, Reader
 from orchestrator.errors import OrchestratorError, RunStopped, RunWriteError
 from orchestrator.events import (
-    CheckpointSaved,
     EventBus,
     FinalAnswer,
     RunInterrupted,
     RunResumed,
     RunStarted,
+    SpecialistActivity,
     Subscriber,
 )
 from orchestrator.humans import ConsoleHuman, NoHuman, ScriptedHuman
@@ -34,7 +35,7 @@ from orchestrator.loop import Conductor, Deps
 from orchestrator.models.factory import NO_MODEL_ADVICE, apply_overrides, create_client, pricing_for
 from orchestrator.models.managed import ManagedModel, Meter
 from orchestrator.models.scripted import ScriptedModel
-from orchestrator.state import FinalResult, RunConfig, RunState, TeamMember
+from orchestrator.state import FinalResult, Phase, RunConfig, RunState, TeamMember
 from orchestrator.store import RunStore, new_run_id
 from specialists.base import HumanChannel, Specialist, TeamEnv
 from specialists.models.protocol import Capabilities, ModelClient, ModelConfigError
@@ -207,7 +208,10 @@ async def _execute(
     state = store.load_checkpoint() if resumed else _fresh_state(config)
     if state.result is not None:
         return state.result
-    bus = EventBus(config.run_id, next_seq=store.last_seq() + 1, round=state.rounds)
+    store.durability = config.settings.durability
+    next_seq = store.last_seq() + 1  # a set-aside tail's numbers are not given out again
+    tail = durable.set_aside(store, state, resumed)
+    bus = EventBus(config.run_id, next_seq=next_seq, round=state.rounds)
     bus.subscribe(store.append_event, critical=True)  # no durable log, no run
     answers: list[FinalAnswer] = []
     bus.subscribe(lambda e: answers.append(e) if isinstance(e, FinalAnswer) else None)
@@ -247,17 +251,25 @@ async def _execute(
         if not state.team:
             state.team = [TeamMember(name=n, description=s.description) for n, s in team.items()]
 
-        async def save(current: RunState) -> None:
+        async def held_elsewhere(current: RunState) -> None:
+            """What the checkpoint holds that lives outside the state: cursors, the team's."""
             if models.scripted is not None:
                 current.model_cursors = models.scripted.cursors()
             if isinstance(human, ScriptedHuman):
                 current.human_cursor = human.cursor
-            # Serialise now (a consistent snapshot), write and fsync off the event loop.
-            await asyncio.to_thread(store.write_checkpoint, current.model_dump_json(by_alias=True))
-            bus.emit(CheckpointSaved())
+            # Between rounds no step is in flight: the team's state is consistent.
+            current.specialists = await specialist_state.collect(team, current.specialists)
 
+        checkpoints = durable.Checkpoints(store, bus, held_elsewhere)
         if resumed:
-            bus.emit(RunResumed(from_round=state.rounds))
+            bus.emit(RunResumed(from_round=state.rounds, set_aside=len(tail)))
+            await _restore_team(team, state, bus)
+            if (inflight := durable.pending(store, state)) is not None:
+                # Every attempt at that round counts (a resume can be cut short too).
+                attempts = [e for e in store.abandoned() if e.round == inflight.round]
+                note, interrupted = durable.interruption(inflight, attempts)
+                state.transcript.append(note)
+                bus.emit(interrupted)
         else:
             bus.emit(
                 RunStarted(
@@ -287,12 +299,16 @@ async def _execute(
             settings=config.settings,
             workspace=store.workspace,
             approve=approvals,
-            save=save,
+            save=checkpoints.commit,
+            mark=checkpoints.mark,
             context=context,
             screenshots=store.root / SCREENSHOTS,
             cancel=cancel,
         )
-        result = await Conductor(state, deps).run()
+        try:
+            result = await Conductor(state, deps).run()
+        finally:
+            await checkpoints.settle()  # the last commit is on disk before anything else
         store.save_result(result)
         return result
     except (asyncio.CancelledError, KeyboardInterrupt) as exc:
@@ -314,6 +330,23 @@ async def _execute(
         store.close()
         if traces is not None:
             traces.close()
+
+
+async def _restore_team(team: dict[str, Specialist], state: RunState, bus: EventBus) -> None:
+    """Before the first resumed round: the team's saved state back; what could not be
+    restored goes into the transcript, where the orchestrator's next prompt shows it."""
+    if state.phase is not Phase.ROUNDS or not state.specialists:
+        return  # planning has no team state yet; finishing needs none
+    problems = await specialist_state.restore(team, state.specialists)
+    for name in state.specialists:
+        if name in team:
+            said = problems.get(name, [])
+            bus.emit(
+                SpecialistActivity(speaker=name, kind="state_restored", data={"problems": said})
+            )
+    for name, said in problems.items():
+        text = specialist_state.note(name, said)
+        state.transcript.append(Entry(round=state.rounds, speaker=name, kind="note", text=text))
 
 
 def _fresh_state(config: RunConfig) -> RunState:

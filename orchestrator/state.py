@@ -7,6 +7,10 @@ Schema versions (bump `SCHEMA_VERSION` and add a line when a persisted field cha
   2: task attachments; findings in the task ledger; plan steps' details, replan root cause,
      hints and resets; `new_facts` in progress ledgers; the latest screenshot's path.
      Version 1 checkpoints load unchanged (every new field has a default).
+     (2, additive) `log_length`: the event log's length the checkpoint commits.
+     (2, additive) the team's state in checkpoints (`specialists`: each stateful member's
+     versioned state, see `specialists.state`); a checkpoint without it loads with it
+     empty (the team starts afresh, as before), and a program without it ignores it.
 """
 
 from __future__ import annotations
@@ -134,6 +138,22 @@ class FinalResult(BaseModel):
     usage: dict[str, RoleUsage]
 
 
+class Inflight(BaseModel):
+    """A delegation about to start, recorded (inflight.json) before it does: if the run dies
+    in it, the resumed run is told the step may have partly happened instead of silently
+    redoing it. It belongs to the checkpoint whose round and log length it names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    round: int
+    speaker: str
+    instruction: str
+    log_length: int = Field(description="The log length of the checkpoint it follows.")
+
+    def follows(self, state: RunState) -> bool:
+        return self.round == state.rounds + 1 and self.log_length == state.log_length
+
+
 class RunState(BaseModel):
     """The checkpoint: the ledgers, the transcript and every counter."""
 
@@ -157,8 +177,15 @@ class RunState(BaseModel):
     last_screenshot: str | None = Field(
         default=None, description="The latest screenshot a specialist replied with (run dir)."
     )
+    specialists: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Each stateful team member's versioned state (untrusted on load).",
+    )
     stop: Stop | None = None
     result: FinalResult | None = None
+    log_length: int | None = Field(
+        default=None, description="Bytes of events.jsonl this checkpoint commits."
+    )
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def spent(self) -> Spent:

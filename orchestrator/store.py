@@ -1,14 +1,26 @@
 """The run directory: everything about one run, written so that nothing is lost.
 
     <run>/config.json       RunConfig, written once
-    <run>/events.jsonl      every event, one JSON object per line, flushed as emitted
+    <run>/events.jsonl      every event, one JSON object per line, written as emitted
+    <run>/events.abandoned.jsonl  events of rounds a crash cut short, set aside on resume
     <run>/checkpoint.json   RunState after the last completed round (atomic replace)
+    <run>/inflight.json     the delegation under way after that round, if one is
     <run>/result.json       FinalResult, when the run has ended
     <run>/workspace/        files shared by the specialists
     <run>/.lock             held (flock, see dirlock) by the one process executing the run; names it
 
 A crash or `kill -9` loses at most the round in flight: resume starts from the checkpoint.
 A write that fails (disk full, permission denied) raises `RunDirError`, naming the file.
+
+Durability is a group commit, the way a database commits a transaction: every event is
+written to the log as it happens and the checkpoint is replaced at each round boundary,
+so a killed process loses nothing the kernel has; the fsyncs that make it survive a
+machine's crash are done once per round, for the log and the checkpoint together, in the
+background (`orchestrator.durable`), and before an approved action runs. The checkpoint
+names the log's length at that moment, so the log's tail past it is known to belong to a
+round that never committed: resume sets it aside instead of leaving that round in the log
+twice. `durability: event` fsyncs every event and every checkpoint before going on; `none`
+never fsyncs (still atomic: the old checkpoint or the new, never half).
 """
 
 from __future__ import annotations
@@ -20,20 +32,22 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from pydantic import BaseModel, ValidationError
 
+from orchestrator.config import Durability
 from orchestrator.dirlock import DirLock
 from orchestrator.errors import RunDirError, RunWriteError, os_reason
-from orchestrator.events import AnyEvent, Event, parse_event
+from orchestrator.events import AnyEvent, Event, RunInterrupted, parse_event
 from orchestrator.state import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
     FinalResult,
+    Inflight,
     RunConfig,
     RunState,
     upgrade,
@@ -41,7 +55,9 @@ from orchestrator.state import (
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
+ABANDONED = "events.abandoned.jsonl"
 CHECKPOINT = "checkpoint.json"
+INFLIGHT = "inflight.json"
 RESULT = "result.json"
 WORKSPACE = "workspace"
 
@@ -52,18 +68,22 @@ def new_run_id(task: str) -> str:
     return f"{stamp}-{slug}-{secrets.token_hex(3)}"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so a reader sees the old or the new file, never half."""
+def write_atomic(path: Path, text: str, *, sync: bool = True) -> None:
+    """Replace `path` with `text` so a reader sees the old or the new file, never half.
+    With `sync`, the new file and its directory entry are on disk when this returns."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if not sync:
+        return
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -72,9 +92,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 class RunStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, durability: Durability = "round") -> None:
         self.root = root
+        self.durability: Durability = durability
         self._events: IO[bytes] | None = None
+        self._logged = 0  # the log's length in bytes, once it is open for appending
         self._lock = DirLock(root, "this run")
 
     # --- creating and opening ---------------------------------------------------------
@@ -91,7 +113,7 @@ class RunStore:
                 f"{runs_dir}: cannot create a run directory here ({os_reason(exc)}); "
                 "choose another with --runs-dir or runs_dir in the config"
             ) from None
-        return cls(root)
+        return cls(root, config.settings.durability)
 
     @classmethod
     def open(cls, root: Path) -> RunStore:
@@ -163,7 +185,44 @@ class RunStore:
         self.write_checkpoint(state.model_dump_json(by_alias=True))
 
     def write_checkpoint(self, serialised: str) -> None:
-        self._write(CHECKPOINT, serialised)
+        """Replace the checkpoint at once (a killed process leaves the old or the new one);
+        fsynced here under `durability: event`, by `sync` (a group commit) under `round`."""
+        self._write(CHECKPOINT, serialised, sync=self.durability == "event")
+
+    def sync(self) -> None:
+        """The group commit's fsyncs: the log, then the checkpoint and its directory entry,
+        so on disk the checkpoint never names more log than there is. Safe to call from a
+        worker thread while events are appended (the round's tail is then synced too)."""
+        if self.durability == "none":
+            return
+        self._sync_events()
+        path = self.root / CHECKPOINT
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            dir_fd = os.open(self.root, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise RunWriteError(f"{path}: cannot write ({os_reason(exc)})") from None
+
+    def write_inflight(self, serialised: str) -> None:
+        """Mark a delegation as under way (see `orchestrator.durable`): replaced at once,
+        which a killed process cannot undo; fsynced only under `durability: event`."""
+        self._write(INFLIGHT, serialised, sync=self.durability == "event")
+
+    def load_inflight(self) -> Inflight | None:
+        """The delegation last marked as under way; None if there is none (or it is not
+        ours: a mark that does not parse is as good as none, it only adds a note)."""
+        try:
+            return Inflight.model_validate_json((self.root / INFLIGHT).read_bytes())
+        except (OSError, ValidationError):
+            return None
 
     def load_result(self) -> FinalResult | None:
         if not (self.root / RESULT).exists():
@@ -175,17 +234,18 @@ class RunStore:
     def save_result(self, result: FinalResult) -> None:
         self._write(RESULT, result.model_dump_json(indent=2))
 
-    def _write(self, name: str, text: str) -> None:
+    def _write(self, name: str, text: str, *, sync: bool = True) -> None:
         try:
-            write_atomic(self.root / name, text)
+            write_atomic(self.root / name, text, sync=sync and self.durability != "none")
         except OSError as exc:
             raise RunWriteError(f"{self.root / name}: cannot write ({os_reason(exc)})") from None
 
     # --- events -----------------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        """Event-bus subscriber (a critical one): one line per event, flushed so a crash
-        keeps it. Raises `RunDirError` if the line cannot be written."""
+        """Event-bus subscriber (a critical one): one line per event, written at once so
+        a killed process keeps it; fsynced per `durability`, and before a granted action
+        runs. Raises `RunDirError` if the line cannot be written."""
         line = (event.model_dump_json() + "\n").encode("utf-8")
         try:
             if self._events is None:
@@ -196,9 +256,56 @@ class RunStore:
                 if not written:
                     raise OSError(errno.EIO, "nothing was written")
                 rest = rest[written:]
+                self._logged += written
+            if self.durability == "event" or (self.durability == "round" and event.durable):
+                os.fsync(self._events.fileno())
         except OSError as exc:
             self._drop_events()  # a half-written line is cut when the log is next opened
             raise RunWriteError(f"{self.root / EVENTS}: cannot write ({os_reason(exc)})") from None
+
+    def log_length(self) -> int:
+        """The log's length in bytes: what a checkpoint written now commits."""
+        if self._events is None:
+            self._events = self._open_events()
+        return self._logged
+
+    def _sync_events(self) -> None:
+        events = self._events
+        if events is not None:
+            try:
+                os.fsync(events.fileno())
+            except OSError as exc:
+                raise RunWriteError(
+                    f"{self.root / EVENTS}: cannot write ({os_reason(exc)})"
+                ) from None
+
+    def set_aside(self, committed: int) -> list[AnyEvent]:
+        """Move the log's tail past `committed` bytes (what the last checkpoint commits)
+        to events.abandoned.jsonl, and return its events: a round a crash cut short, run
+        again from the checkpoint, is then in the log once. The record of how the run was
+        interrupted stays in the log. Call before appending."""
+        path = self.root / EVENTS
+        try:
+            if not path.is_file() or path.stat().st_size <= committed:
+                return []
+            with path.open("r+b") as handle:
+                handle.seek(committed)
+                lines = [ln for ln in handle.read().splitlines(keepends=True) if ln.endswith(b"\n")]
+                parsed = [next(_parse_lines([line]), None) for line in lines]
+                kept = [i for i, e in enumerate(parsed) if isinstance(e, RunInterrupted)]
+                with (self.root / ABANDONED).open("ab") as aside:
+                    aside.writelines(line for i, line in enumerate(lines) if i not in kept)
+                    aside.flush()
+                    if self.durability != "none":
+                        os.fsync(aside.fileno())
+                handle.truncate(committed)
+                handle.seek(committed)
+                handle.writelines(lines[i] for i in kept)
+        except OSError as exc:
+            raise RunWriteError(
+                f"{path}: cannot set aside a cut round ({os_reason(exc)})"
+            ) from None
+        return [e for e in parsed if e is not None and not isinstance(e, RunInterrupted)]
 
     def _drop_events(self) -> None:
         if self._events is not None:
@@ -213,9 +320,11 @@ class RunStore:
             # multi-byte character: cut it, in bytes, so appends stay parseable.
             data = path.read_bytes()
             if data and not data.endswith(b"\n"):
-                with path.open("r+b") as handle:
-                    handle.truncate(data.rfind(b"\n") + 1)
-        return path.open("ab", buffering=0)
+                with path.open("r+b") as torn:
+                    torn.truncate(data.rfind(b"\n") + 1)
+        handle = path.open("ab", buffering=0)
+        self._logged = handle.seek(0, os.SEEK_END)
+        return handle
 
     def events(self) -> Iterator[AnyEvent]:
         """The events written so far, read as bytes. A torn last line (a crash mid-write)
@@ -228,13 +337,18 @@ class RunStore:
         except OSError as exc:
             raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
         with handle:
-            for line in handle:
-                if not line.endswith(b"\n"):
-                    break
-                try:
-                    yield parse_event(line)
-                except (ValidationError, RecursionError):
-                    continue
+            yield from _parse_lines(handle)
+
+    def abandoned(self) -> Iterator[AnyEvent]:
+        """The events set aside on earlier resumes (rounds a crash cut short)."""
+        path = self.root / ABANDONED
+        try:
+            with path.open("rb") as handle:
+                yield from _parse_lines(handle)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
 
     def last_seq(self) -> int:
         last = 0
@@ -245,6 +359,17 @@ class RunStore:
     def close(self) -> None:
         self._drop_events()
         self.unlock()
+
+
+def _parse_lines(lines: Iterable[bytes]) -> Iterator[AnyEvent]:
+    """Events from log lines; a torn last line and lines that do not parse are skipped."""
+    for line in lines:
+        if not line.endswith(b"\n"):
+            break
+        try:
+            yield parse_event(line)
+        except (ValidationError, RecursionError):
+            continue
 
 
 def list_runs(runs_dir: Path) -> list[Path]:

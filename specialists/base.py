@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
+from ledgers.budget import BudgetHit, StopReason
 from ledgers.transcript import Entry
 from specialists.models.protocol import ImagePart, ModelClient
 
@@ -47,6 +48,27 @@ class ApprovalRequest:
 
 Approve = Callable[[ApprovalRequest], Awaitable[bool]]
 Notify = Callable[[str, Mapping[str, Any]], None]
+# notify with `content`: (kind, data, content)
+NotifyContent = Callable[[str, Mapping[str, Any], Mapping[str, Any]], None]
+BudgetCheck = Callable[[], BudgetHit | None]
+
+
+def no_budget() -> BudgetHit | None:
+    """The budget check of a step run outside a run (tests, tools): never exhausted."""
+    return None
+
+
+BUDGET_NAMES = {
+    StopReason.TIMEOUT: "wall-clock limit",
+    StopReason.TOKEN_BUDGET: "token budget",
+    StopReason.COST_BUDGET: "cost budget",
+}
+
+
+def budget_stop_note(hit: BudgetHit) -> str:
+    """What a specialist says when the run's budget ends its step early."""
+    name = BUDGET_NAMES.get(hit.reason, hit.reason.value)
+    return f"I stopped this step early: the run's {name} is used up ({hit.detail})."
 
 
 class HumanChannel(Protocol):
@@ -68,6 +90,22 @@ class StepContext:
     # The team notes for this step (task, plan, findings, the team's conversation),
     # bounded for this specialist's model and fenced: put them in the first model message.
     notes: str = ""
+    # Where `report` sends content; None: `report` is `notify` (the content is dropped).
+    notify_content: NotifyContent | None = None
+
+    def report(self, kind: str, data: Mapping[str, Any], content: Mapping[str, Any]) -> None:
+        """`notify`, plus `content` (a tool's full arguments and result) for a trace the user
+        opted into: kept in memory only, never written to the run's log. `data` is the
+        record (logged, shown): keep it short. Redact both alike."""
+        if self.notify_content is None:
+            self.notify(kind, data)
+        else:
+            self.notify_content(kind, data, content)
+
+    # The run's wall-clock, token and cost budgets, as they stand now. Call it between
+    # actions and model calls; a BudgetHit means: end the step now, saying so
+    # (`budget_stop_note`) with what was found so far. The run then stops on that budget.
+    check_budget: BudgetCheck = no_budget
 
 
 @runtime_checkable
@@ -80,6 +118,24 @@ class Specialist(Protocol):
     async def reset(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """What a specialist implements, besides `Specialist`, to keep its state (open pages, an
+    open document, a conversation) in the run's checkpoint and get it back on resume.
+    Optional: a specialist without it starts afresh on resume (the user specialist, mcp).
+
+    `save_state` returns JSON-able data with a `"version"` (see `specialists.state`), or
+    `{}` for nothing to keep; it is called at every checkpoint, between steps. `load_state`
+    is given that data back (untrusted: the checkpoint is a file anyone may have edited),
+    before the first round of a resumed run; it returns sentences for the orchestrator
+    about what could not be restored (a page that no longer loads, a file that is gone),
+    and raises `specialists.state.StateRefused` for a version it cannot read."""
+
+    async def save_state(self) -> dict[str, Any]: ...
+
+    async def load_state(self, state: Mapping[str, Any]) -> list[str]: ...
 
 
 @dataclass(frozen=True)

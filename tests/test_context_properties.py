@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,10 @@ from ledgers import ContextRules, Entry, Facts, Finding, Plan, PlanStep, TaskLed
 from orchestrator.context import ContextBuilder, Reader
 from orchestrator.state import RunState, TeamMember
 from specialists.models.protocol import Capabilities
+
+# Long generated replies make Hypothesis warn that their repr is large (it builds one for
+# its reports); that warning says nothing about the property, so it must not fail it.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 TEAM = [TeamMember(name=n, description=f"{n} does things") for n in ("web", "coder")]
 fact_st = st.text(

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 pytest.importorskip("mcp", reason="the mcp extra is not installed")
 
+from ledgers import BudgetHit, StopReason
 from orchestrator import team as team_registry
 from orchestrator.models.scripted import ScriptedModel, ScriptedReply
 from orchestrator.scenarios.runner import run_one
@@ -411,3 +413,32 @@ async def test_doctor_lists_each_servers_tools(tmp_path: Path) -> None:
     assert "get_current_time" in time_check.detail
     assert gone.outcome == FAIL
     assert "failed to start" in gone.detail
+
+
+async def test_the_run_budget_ends_a_step_between_tool_calls(tmp_path: Path) -> None:
+    agent, model = specialist(
+        "mcp",
+        {"time": TIME},
+        calls(
+            [
+                ("get_current_time", {"timezone": "UTC"}),
+                ("get_current_time", {"timezone": "Asia/Tokyo"}),
+            ],
+            "two times",
+        ),
+    )
+    recorder = Recorder()
+    hit = BudgetHit(StopReason.TOKEN_BUDGET, "used 2,000 tokens, budget 1,000")
+
+    def check_budget() -> BudgetHit | None:
+        return hit if recorder.activity else None  # used up by the first tool call
+
+    context = replace(recorder.context(tmp_path), check_budget=check_budget)
+    try:
+        reply = await agent.step("What time is it in UTC and in Tokyo?", context)
+    finally:
+        await agent.close()
+    assert reply.text.startswith("I stopped this step early: the run's token budget is used up")
+    assert f'<{TAG} server="time" tool="get_current_time">' in reply.text  # its last result
+    assert [data["arguments"] for _, data in recorder.activity] == [{"timezone": "UTC"}]
+    assert len(model.requests) == 1

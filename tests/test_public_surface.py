@@ -16,6 +16,7 @@ from orchestrator.events import EVENT_TYPES, EventBus, RoundStarted
 
 def test_ledgers_public_names() -> None:
     assert sorted(ledgers.__all__) == [
+        "BudgetHit",
         "Choice",
         "ContextRules",
         "Counter",
@@ -43,6 +44,7 @@ def test_ledgers_public_names() -> None:
         "Turn",
         "decide_status",
         "exceeded",
+        "exceeded_in_step",
     ]
 
 
@@ -68,7 +70,7 @@ def test_every_public_name_exists() -> None:
 
 
 def test_event_types_are_stable() -> None:
-    assert len(EVENT_TYPES) == 26
+    assert len(EVENT_TYPES) == 27
     assert {
         "run_started",
         "progress_assessed",

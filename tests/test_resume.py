@@ -24,16 +24,16 @@ from typing import Any
 
 import pytest
 
-from ledgers import FinalStatus
+from ledgers import Entry, FinalStatus
 from orchestrator import session
 from orchestrator import team as team_registry
 from orchestrator.events import Event, RoundStarted, event_type, parse_event
 from orchestrator.scenarios.runner import build_config
 from orchestrator.scenarios.schema import Scenario
 from orchestrator.state import FinalResult, RunConfig, RunState
-from orchestrator.store import CHECKPOINT, EVENTS, RESULT, RunStore
+from orchestrator.store import ABANDONED, CHECKPOINT, EVENTS, RESULT, RunStore
 from orchestrator.yamlfile import load_model
-from specialists.base import Reply, Specialist, StepContext, TeamEnv
+from specialists.base import ApprovalRequest, Reply, Specialist, StepContext, TeamEnv
 from specialists.user import UserProxy
 
 SLOW = Path(__file__).parent / "data" / "resume" / "slow_run.yaml"
@@ -42,6 +42,7 @@ HUMAN_REPLIES = load_model(SLOW, Scenario).human or []
 PROGRESS = "orchestrator.progress"
 FINAL = "orchestrator.final"
 POLL = 0.01
+INTERRUPTED = "The run stopped while"  # how the note on a step cut short begins
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -164,6 +165,15 @@ def human_replies(state: RunState) -> list[str]:
     return [e.text for e in state.transcript if e.speaker == "user" and e.kind == "reply"]
 
 
+def interruption_notes(state: RunState) -> list[Entry]:
+    return [e for e in state.transcript if e.kind == "note" and e.text.startswith(INTERRUPTED)]
+
+
+def without_interruptions(state: RunState) -> list[Entry]:
+    notes = interruption_notes(state)
+    return [e for e in state.transcript if e not in notes]
+
+
 def instructions(state: RunState) -> list[str]:
     return [e.text for e in state.transcript if e.kind == "instruction"]
 
@@ -201,7 +211,8 @@ def assert_same_as_baseline(store: RunStore, baseline: Baseline) -> FinalResult:
     # Nothing the person or the model said was skipped or said twice.
     assert human_replies(state) == HUMAN_REPLIES
     assert instructions(state) == instructions(baseline.state)
-    assert [(e.round, e.speaker, e.kind) for e in state.transcript] == [
+    # A step cut short is told to the orchestrator as a note; nothing else differs.
+    assert [(e.round, e.speaker, e.kind) for e in without_interruptions(state)] == [
         (e.round, e.speaker, e.kind) for e in baseline.state.transcript
     ]
     assert state.human_cursor == len(HUMAN_REPLIES)
@@ -476,7 +487,19 @@ async def test_timeout_during_a_specialist_step_is_prompt_and_the_run_resumes(
 
     assert result.status is FinalStatus.SOLVED
     assert_same_as_baseline(store, baseline)
-    assert_log_intact(store)
+    events = assert_log_intact(store)
+    # The orchestrator was told that the round-3 step had been under way ...
+    (note,) = interruption_notes(store.load_checkpoint())
+    assert in_flight[0].instruction in note.text
+    assert "No approved action had been carried out in it." in note.text
+    told = [e for e in events if event_type(e) == "delegation_interrupted"]
+    assert [(e.speaker, e.instruction, e.finished) for e in told] == [
+        ("user", in_flight[0].instruction, False)
+    ]
+    # ... and round 3 is in the log once: the cut attempt was set aside, not kept.
+    assert [e.round for e in events if event_type(e) == "round_started"] == [1, 2, 3, 4, 5, 6]
+    aside = [parse_event(line) for line in (store.root / ABANDONED).read_bytes().splitlines()]
+    assert [event_type(e) for e in aside if e.round == 3][:2] == ["round_started", "model_called"]
 
 
 # --- a torn event line ---------------------------------------------------------------------
@@ -501,14 +524,22 @@ async def test_torn_last_event_line_is_cut_on_resume(tmp_path: Path, baseline: B
     with (store.root / EVENTS).open("ab") as handle:
         handle.write(torn)
     assert len(list(store.events())) == len(intact.splitlines()), "reading skips a torn tail"
+    committed = store.load_checkpoint().log_length
 
     done = await asyncio.to_thread(run_cli, "resume", store.root, "--quiet")
 
     assert done.returncode == 0, done.stderr
     log = (store.root / EVENTS).read_bytes()
-    assert log.startswith(intact), "events before the torn line were changed"
+    assert committed is not None
+    assert 0 < committed < len(intact)
+    assert log.startswith(intact[:committed]), "events the checkpoint commits were changed"
     assert torn not in log, "the torn fragment is still there"
     assert b"424242" not in log
+    # The cut round 3 went aside whole (the torn fragment is not an event: dropped).
+    aside = (store.root / ABANDONED).read_bytes()
+    interrupted = intact.splitlines(keepends=True)[-1]
+    assert aside + interrupted == intact[committed:]
+    assert interrupted in log  # how the run was interrupted stays in its log
     events = assert_log_intact(store)
     assert types(events).count("run_resumed") == 1
     assert_same_as_baseline(store, baseline)
@@ -581,3 +612,41 @@ async def test_a_version_1_run_resumes_to_the_same_end(tmp_path: Path, baseline:
     assert json.loads((root / "checkpoint.json").read_text())["schema_version"] == 2
     events = assert_log_intact(store)
     assert types(events).count("run_resumed") == 1
+
+
+class ApprovingStuckUser(StuckUser):
+    """Its round-3 step has an action approved (by policy: not risky), then hangs."""
+
+    async def step(self, instruction: str, context: StepContext) -> Reply:
+        if StuckUser.stuck and context.round == 3:
+            request = ApprovalRequest("user", "submit form", "order #7", risky=False)
+            assert await context.approve(request)
+            await asyncio.sleep(self.hang_seconds)
+        return await self._inner.step(instruction, context)
+
+
+async def test_a_resume_after_a_cut_step_names_the_actions_approved_in_it(
+    tmp_path: Path, baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(team_registry, "available", lambda: {"user": lambda: ApprovingStuckUser})
+    StuckUser.stuck = True
+    store = new_run(tmp_path)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(session.execute(store), timeout=2.0)
+    granted = [e for e in store.events() if event_type(e) == "approval_decided"]
+    assert [(e.round, e.action) for e in granted] == [(3, "submit form")]
+
+    StuckUser.stuck = False
+    try:
+        result = await session.execute(store)
+    finally:
+        StuckUser.stuck = True
+
+    assert result.status is FinalStatus.SOLVED
+    (note,) = interruption_notes(store.load_checkpoint())
+    assert "Actions approved and possibly carried out in it: submit form." in note.text
+    (told,) = [e for e in store.events() if event_type(e) == "delegation_interrupted"]
+    assert told.granted == ["submit form"]  # type: ignore[attr-defined]
+    # The grant itself went aside with the cut round: the log holds round 3 once.
+    assert not [e for e in store.events() if event_type(e) == "approval_decided"]
+    assert_same_as_baseline(store, baseline)

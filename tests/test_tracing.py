@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "scenarios" / "demo.yaml"
 PDF = ROOT / "scenarios" / "files" / "find_figure_in_pdf.yaml"
 SLOW = Path(__file__).parent / "data" / "resume" / "slow_run.yaml"
+REFUSED = Path(__file__).parent / "data" / "tracing" / "model_refused.yaml"
+SIGN_IN = Path(__file__).parent / "data" / "tracing" / "sign_in.yaml"
 
 
 def memory() -> tuple[TracerProvider, InMemorySpanExporter]:
@@ -103,6 +105,7 @@ async def test_a_run_is_one_trace_of_rounds_steps_and_model_calls(tmp_path: Path
         assert int(str(attrs["gen_ai.usage.input_tokens"])) > 0
         assert int(str(attrs["gen_ai.usage.output_tokens"])) > 0
         assert str(attrs["orchestrator.purpose"]).startswith("orchestrator.")
+        assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
         assert chat.start_time is not None
         assert chat.end_time is not None
         assert chat.start_time <= chat.end_time
@@ -120,6 +123,11 @@ async def test_a_run_is_one_trace_of_rounds_steps_and_model_calls(tmp_path: Path
 
 async def test_message_content_only_when_opted_in(tmp_path: Path) -> None:
     spans, _ = await traced_run(DEMO, tmp_path, capture_content=True)
+    (root,) = by_name(spans, "invoke_agent orchestrator")
+    task = json.loads(str((root.attributes or {})["gen_ai.input.messages"]))
+    assert "weekly team sync" in task[0]["parts"][0]["content"]
+    answer = json.loads(str((root.attributes or {})["gen_ai.output.messages"]))
+    assert answer[0]["role"] == "assistant"
     step = by_name(spans, "invoke_agent user")[-1]
     attrs = step.attributes or {}
     sent = json.loads(str(attrs["gen_ai.input.messages"]))
@@ -127,6 +135,82 @@ async def test_message_content_only_when_opted_in(tmp_path: Path) -> None:
     assert "Berlin" in str(attrs["gen_ai.output.messages"])
     assert tracing.capture_content({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"})
     assert not tracing.capture_content({})
+
+
+def events_log(store: RunStore) -> str:
+    return (store.root / "events.jsonl").read_text()
+
+
+async def test_chat_spans_carry_the_call_messages_only_when_opted_in(tmp_path: Path) -> None:
+    spans, store = await traced_run(DEMO, tmp_path / "on", capture_content=True)
+    chats = by_name(spans, "chat ")
+    assert chats
+    for chat in chats:
+        attrs = chat.attributes or {}
+        sent = json.loads(str(attrs["gen_ai.input.messages"]))
+        got = json.loads(str(attrs["gen_ai.output.messages"]))
+        assert sent[0]["role"] == "system"
+        assert sent[-1]["role"] == "user"
+        assert all(p["type"] == "text" and p["content"] for m in sent for p in m["parts"])
+        (answer,) = got
+        assert answer["role"] == "assistant"
+        assert answer["finish_reason"] == "stop"
+        assert answer["parts"][0]["content"].lstrip().startswith("{")  # the scripted JSON
+    first = json.loads(str((chats[0].attributes or {})["gen_ai.input.messages"]))
+    system_prompt = first[0]["parts"][0]["content"]
+    # Opted in, the prompts still never reach the run's log: they live only in memory.
+    log = events_log(store)
+    assert system_prompt[:200] not in log
+    assert '"content"' not in log
+    assert not any(
+        "content" in json.loads(line) for line in log.splitlines() if "model_called" in line
+    )
+
+    spans, store = await traced_run(DEMO, tmp_path / "off")
+    assert by_name(spans, "chat ")
+    for span in spans:
+        keys = set(span.attributes or {})
+        assert not keys & {"gen_ai.input.messages", "gen_ai.output.messages"}, span.name
+    assert system_prompt[:200] not in events_log(store)
+
+
+async def test_a_typed_password_reaches_no_span_even_with_content(tmp_path: Path) -> None:
+    provider, exporter = memory()
+    traces = TraceSubscriber(provider, tmp_path, capture_content=True)
+    outcome = await run_one(SIGN_IN, tmp_path, subscribers=lambda: [traces])
+    traces.close()
+    assert outcome.passed, outcome.failures
+    assert outcome.run_dir is not None
+    store = RunStore(outcome.run_dir)
+    spans = list(exporter.get_finished_spans())
+    surfer_chats = [
+        c
+        for c in by_name(spans, "chat ")
+        if (c.attributes or {})["orchestrator.role"] == "web_surfer"
+    ]
+    assert len(surfer_chats) == 2
+    exported = json.dumps([dict(s.attributes or {}) for s in spans])
+    exported += json.dumps([dict(e.attributes or {}) for s in spans for e in s.events])
+    assert "correct horse" not in exported
+    assert "correct horse" not in events_log(store)
+    # the content is there, the typed text withheld from the calls ...
+    asked = json.loads(str((surfer_chats[0].attributes or {})["gen_ai.output.messages"]))
+    calls = [p for p in asked[0]["parts"] if p["type"] == "tool_call"]
+    assert [c["name"] for c in calls] == ["visit_url", "type", "type"]
+    assert calls[1]["arguments"] == {"id": 1, "text": "[typed text not recorded]"}
+    assert asked[0]["finish_reason"] == "tool_call"
+    history = json.loads(str((surfer_chats[1].attributes or {})["gen_ai.input.messages"]))
+    responses = [p for m in history for p in m["parts"] if p["type"] == "tool_call_response"]
+    assert len(responses) == 3
+    assert any("typed 'alice'" in r["response"] for r in responses)
+    # ... and each action's span has its (redacted) arguments and result
+    typed = [t for t in by_name(spans, "execute_tool type")]
+    assert len(typed) == 2
+    results = [str((t.attributes or {})["gen_ai.tool.call.result"]) for t in typed]
+    assert "typed 'alice'" in results[0]
+    assert "a secret (13 characters)" in results[1]
+    assert '"text": "[secret]"' in str((typed[1].attributes or {})["gen_ai.tool.call.arguments"])
+    assert all(t.status.status_code is StatusCode.UNSET for t in typed)
 
 
 async def test_file_surfer_tools_are_execute_tool_spans_in_its_step(tmp_path: Path) -> None:
@@ -214,7 +298,11 @@ def receiver() -> Iterator[Receiver]:
 
 async def test_spans_reach_an_otlp_http_receiver(tmp_path: Path, receiver: Receiver) -> None:
     endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
-    outcome = await run_one(DEMO, tmp_path, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+    environ = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+    }
+    outcome = await run_one(DEMO, tmp_path, environ=environ)
     assert outcome.passed, outcome.failures
 
     assert receiver.bodies
@@ -237,6 +325,14 @@ async def test_spans_reach_an_otlp_http_receiver(tmp_path: Path, receiver: Recei
     attrs = {a.key: a.value for a in chat.attributes}
     assert attrs["gen_ai.operation.name"].string_value == "chat"
     assert attrs["gen_ai.usage.input_tokens"].int_value > 0
+    # opted in by the standard variable: the messages arrive as JSON strings
+    sent = json.loads(attrs["gen_ai.input.messages"].string_value)
+    assert [m["role"] for m in sent] == ["system", "user"]
+    got = json.loads(attrs["gen_ai.output.messages"].string_value)
+    assert got[0]["finish_reason"] == "stop"
+    assert (
+        sent[0]["parts"][0]["content"][:200] not in (outcome.run_dir / "events.jsonl").read_text()
+    )
 
 
 async def test_spans_reach_an_otlp_grpc_receiver(tmp_path: Path) -> None:
@@ -293,11 +389,77 @@ async def test_mcp_tool_calls_are_execute_tool_spans(tmp_path: Path) -> None:
     assert attrs["gen_ai.tool.name"] == "convert_time"
     assert attrs["orchestrator.tool.server"] == "time"
     assert "gen_ai.tool.call.arguments" not in attrs  # content is opt-in
+    assert "gen_ai.tool.call.result" not in attrs
     assert parent_of(tool, spans).name == "invoke_agent mcp"
     assert tool.status.status_code is StatusCode.UNSET
     assert tool.start_time is not None
     assert tool.end_time is not None
     assert tool.end_time > tool.start_time  # from the call's own duration
+
+
+async def test_mcp_tool_content_only_when_opted_in(tmp_path: Path) -> None:
+    pytest.importorskip("mcp")
+    spans, _ = await traced_run(
+        ROOT / "scenarios" / "mcp" / "convert_time.yaml", tmp_path, capture_content=True
+    )
+    (tool,) = by_name(spans, "execute_tool ")
+    attrs = tool.attributes or {}
+    arguments = json.loads(str(attrs["gen_ai.tool.call.arguments"]))
+    assert arguments == {
+        "source_timezone": "Asia/Tokyo",
+        "time": "09:00",
+        "target_timezone": "Asia/Kolkata",
+    }
+    assert "05:30" in str(attrs["gen_ai.tool.call.result"])  # the real server's answer
+
+
+async def test_code_runs_are_execute_tool_spans_a_failed_one_an_error(tmp_path: Path) -> None:
+    provider, exporter = memory()
+    traces = TraceSubscriber(provider, tmp_path, capture_content=True)
+    coder = ROOT / "scenarios" / "coder" / "fix_error_and_rerun.yaml"
+    outcome = await run_one(coder, tmp_path, subscribers=lambda: [traces])
+    traces.close()
+    assert outcome.passed, outcome.failures
+    spans = list(exporter.get_finished_spans())
+    failed, fixed = by_name(spans, "execute_tool run_code")
+    assert parent_of(failed, spans).name == "invoke_agent coder"
+    assert failed.status.status_code is StatusCode.ERROR
+    assert (failed.attributes or {})["error.type"] == "tool_error"
+    assert fixed.status.status_code is StatusCode.UNSET
+    code = json.loads(str((failed.attributes or {})["gen_ai.tool.call.arguments"]))
+    assert code["language"] == "python"
+    assert 'float(r["price"])' in code["code"]
+    output = json.loads(str((failed.attributes or {})["gen_ai.tool.call.result"]))
+    assert "KeyError" in output["stderr"]
+    assert (
+        "TOTAL 1738.35"
+        in json.loads(str((fixed.attributes or {})["gen_ai.tool.call.result"]))["stdout"]
+    )
+    assert outcome.run_dir is not None
+    activity = [
+        json.loads(line)
+        for line in (outcome.run_dir / "events.jsonl").read_text().splitlines()
+        if '"specialist_activity"' in line
+    ]
+    assert len(activity) == 2
+    assert not any("content" in a for a in activity)  # the tool content stayed in memory
+    assert "float(" not in json.dumps(activity)  # no code in the log
+
+
+async def test_a_refused_model_call_and_its_step_are_error_spans(tmp_path: Path) -> None:
+    spans, _ = await traced_run(REFUSED, tmp_path)
+    (failed,) = [s for s in by_name(spans, "chat") if s.status.status_code is StatusCode.ERROR]
+    attrs = failed.attributes or {}
+    assert failed.name == "chat scripted"
+    assert attrs["gen_ai.request.model"] == "scripted"
+    assert attrs["error.type"] == "ModelRequestError"
+    assert "context length exceeded" in str(failed.status.description)
+    step = parent_of(failed, spans)
+    assert step.name == "invoke_agent file_surfer"
+    assert step.status.status_code is StatusCode.ERROR
+    assert (step.attributes or {})["error.type"] == "specialist_error"
+    (root,) = by_name(spans, "invoke_agent orchestrator")
+    assert root.status.status_code is StatusCode.UNSET  # the run itself was solved
 
 
 def test_an_unknown_exporter_is_a_one_line_error(

@@ -3,6 +3,9 @@
 Retries honour Retry-After on 429 and back off exponentially (with jitter) on 5xx,
 timeouts and connection errors; other errors fail at once. Every successful call adds its
 tokens and cost to the run's meter, so usage is counted for every role and sub-call.
+When a subscriber wants message content (a trace the user opted into), each `model_called`
+event carries the call's messages, bounded and passed through the role's filters, in a
+field no log persists.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from pydantic import BaseModel
 
 from ledgers.transcript import CHARS_PER_TOKEN
 from orchestrator.events import EventBus, ModelCalled, ModelFailed, ModelRetry
+from orchestrator.models import content
 from orchestrator.models.spec import Pricing
 from specialists.models.protocol import (
     Capabilities,
+    ContentFilter,
     ModelClient,
     ModelError,
     ModelRequest,
@@ -90,6 +95,7 @@ class ManagedModel:
         self._sleep = sleep
         # Token counts are estimated from lengths: start conservative, follow what calls report.
         self.chars_per_token = CHARS_PER_TOKEN
+        self._filters: list[ContentFilter] = []
 
     @property
     def name(self) -> str:
@@ -98,6 +104,10 @@ class ManagedModel:
     @property
     def capabilities(self) -> Capabilities:
         return self.inner.capabilities
+
+    def filter_recorded(self, apply: ContentFilter) -> None:
+        """Pass every message a trace records through `apply` (a specialist's redaction)."""
+        self._filters.append(apply)
 
     def _wait_for(self, error: ModelError, attempt: int) -> float:
         if isinstance(error, RateLimited) and error.retry_after is not None:
@@ -115,7 +125,14 @@ class ManagedModel:
             except ModelError as error:
                 if not error.retryable or attempt > self._max_retries:
                     self._bus.emit(
-                        ModelFailed(role=self.role, purpose=request.purpose, error=str(error))
+                        ModelFailed(
+                            role=self.role,
+                            purpose=request.purpose,
+                            error=str(error),
+                            model=self.name,
+                            error_type=type(error).__name__,
+                            seconds=round(time.monotonic() - started, 4),
+                        )
                     )
                     raise
                 wait = self._wait_for(error, attempt)
@@ -153,6 +170,12 @@ class ManagedModel:
                 seconds=round(seconds, 4),
                 prompt_chars=request.prompt_chars(),
                 output_mode=output_mode(request),
+                finish_reason=response.finish_reason,
+                content=(
+                    content.capture(request, response, self._filters)
+                    if self._bus.wants_content
+                    else None
+                ),
             )
         )
 

@@ -9,9 +9,19 @@
 
 Spans are built from the events' timestamps (a model call starts `seconds` before its
 event), so the subscriber only records, never waits. Stalls, replans, retries, approvals
-and limits become span events; failures become error statuses. Message content is
-attached only when `capture_content` is set. The trace id is kept in the run directory
-(`trace.json`) so a resumed run continues the same trace.
+and limits become span events; failures become error statuses. The trace id is kept in
+the run directory (`trace.json`) so a resumed run continues the same trace.
+
+Content only when `capture_content` is set (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT).
+It follows the conventions' attributes on spans (the installed
+opentelemetry-semantic-conventions names `gen_ai.input.messages`, `gen_ai.output.messages`,
+`gen_ai.tool.call.arguments` and `gen_ai.tool.call.result`; it has no
+`gen_ai.client.inference.operation.details` event), as JSON strings, since span attributes
+cannot hold structures yet: a `chat` span gets the call's messages, an `execute_tool` span
+the tool's arguments and result, an `invoke_agent` span the instruction and the reply.
+The subscriber then sets `wants_content`, and the bus has the messages gathered into
+in-memory fields of the events (bounded and redacted, see orchestrator/models/content.py)
+that are never written to `events.jsonl`.
 """
 
 from __future__ import annotations
@@ -54,17 +64,18 @@ from orchestrator.events import (
     RunFinished,
     RunInterrupted,
     RunResumed,
+    RunStarted,
     SpecialistActivity,
     StallDetected,
     TeamReset,
 )
+from orchestrator.models import content as recorded
 from orchestrator.state import RunConfig
 
 TRACE_FILE = "trace.json"
 ORCHESTRATOR = "orchestrator"
 SCOPE = "orchestrator.tracing"
 FLUSH_SECONDS = 3.0  # at most this long at the end of a run to hand spans to the exporter
-MAX_CONTENT = 8000  # characters of a message kept in a span when content is captured
 # Activities that are tool executions; any other kind becomes an event on the step's span.
 TOOL_KINDS = {"action", "code_run", "tool_call"}
 
@@ -105,6 +116,11 @@ class TraceSubscriber:
         self._last_ts = 0.0  # when the latest event under the open step happened
         self._done = False
 
+    @property
+    def wants_content(self) -> bool:
+        """Read by the EventBus: whether events should carry message content."""
+        return self._capture
+
     # --- the subscriber -----------------------------------------------------------------
 
     def __call__(self, event: Event) -> None:
@@ -140,6 +156,9 @@ class TraceSubscriber:
             self._chat_failed(event)
         elif isinstance(event, SpecialistActivity):
             self._activity(event)
+        elif isinstance(event, RunStarted):
+            if self._capture:
+                root.set_attribute("gen_ai.input.messages", _messages("user", event.task))
         elif isinstance(event, FinalAnswer):
             root.set_attribute("orchestrator.final_status", str(event.status))
             if self._capture:
@@ -242,22 +261,35 @@ class TraceSubscriber:
                 "orchestrator.round": event.round,
                 "orchestrator.prompt_chars": event.prompt_chars,
                 **({"orchestrator.cost_usd": event.cost_usd} if event.cost_usd is not None else {}),
+                **({"gen_ai.output.type": "json"} if event.output_mode is not None else {}),
+                **(
+                    {"gen_ai.response.finish_reasons": [event.finish_reason]}
+                    if event.finish_reason
+                    else {}
+                ),
             },
         )
+        if self._capture and event.content is not None:
+            messages = event.content
+            span.set_attribute("gen_ai.input.messages", _json(messages.get("input", [])))
+            span.set_attribute("gen_ai.output.messages", _json(messages.get("output", [])))
+            if messages.get("cut_chars"):
+                span.set_attribute("orchestrator.content.cut_chars", messages["cut_chars"])
         span.end(end_time=_ns(event.ts))
 
     def _chat_failed(self, event: ModelFailed) -> None:
         span = self._start(
-            "chat",
-            event.ts,
+            f"chat {event.model}".rstrip(),
+            event.ts - event.seconds,
             self._context(self._parent_for(event.role)),
             {
                 "gen_ai.operation.name": "chat",
                 "gen_ai.provider.name": self._provider_for(event.role),
+                **({"gen_ai.request.model": event.model} if event.model else {}),
                 "orchestrator.purpose": event.purpose,
                 "orchestrator.role": event.role,
                 "orchestrator.round": event.round,
-                "error.type": "model_failed",
+                "error.type": event.error_type or "model_failed",
             },
         )
         span.set_status(Status(StatusCode.ERROR, event.error[:500]))
@@ -289,10 +321,8 @@ class TraceSubscriber:
         for key in ("server", "language", "executor", "exit_code", "location"):
             if isinstance(data.get(key), str | int | float | bool):
                 attributes[f"orchestrator.tool.{key}"] = data[key]
-        if self._capture and "arguments" in data:
-            attributes["gen_ai.tool.call.arguments"] = _text(
-                json.dumps(data["arguments"], default=str)
-            )
+        if self._capture:
+            attributes.update(_tool_content(data, event.content or {}))
         span = self._start(f"execute_tool {tool}", started, self._context(parent), attributes)
         error = _tool_error(event.kind, data)
         if error is not None:
@@ -412,12 +442,32 @@ def _tool_error(kind: str, data: Mapping[str, Any]) -> str | None:
 
 
 def _text(value: str) -> str:
-    return value if len(value) <= MAX_CONTENT else value[:MAX_CONTENT] + "…"
+    return recorded.cut(value, recorded.MAX_MESSAGE_CHARS)[0]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _messages(role: str, content: str) -> str:
     """The GenAI conventions' message shape, as the JSON string attribute it is exported as."""
-    return json.dumps([{"role": role, "parts": [{"type": "text", "content": _text(content)}]}])
+    return _json([{"role": role, "parts": [{"type": "text", "content": _text(content)}]}])
+
+
+def _tool_content(data: Mapping[str, Any], content: Mapping[str, Any]) -> dict[str, Any]:
+    """gen_ai.tool.call.arguments / .result: a text as it is, anything else as JSON; bounded."""
+    attributes: dict[str, Any] = {}
+    cut = 0
+    for key in ("arguments", "result"):
+        value = content.get(key, data.get(key))
+        if value is None:
+            continue
+        kept, gone = recorded.bounded(value)
+        cut += gone
+        attributes[f"gen_ai.tool.call.{key}"] = kept if isinstance(kept, str) else _json(kept)
+    if cut:
+        attributes["orchestrator.content.cut_chars"] = cut
+    return attributes
 
 
 def _flat(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,10 +11,14 @@ what was done, the result and the files produced. The conversation is kept acros
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, Literal
 
-from specialists.base import ApprovalRequest, Reply, StepContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledgers.budget import BudgetHit
+from specialists.base import ApprovalRequest, Reply, StepContext, budget_stop_note
 from specialists.coder import blocks, prompts, report
 from specialists.coder.blocks import Ran
 from specialists.coder.executors.base import (
@@ -26,8 +30,28 @@ from specialists.coder.executors.base import (
 )
 from specialists.coder.settings import CoderSettings, build_executor
 from specialists.models.protocol import Message, ModelClient, ModelError, ModelRequest
+from specialists.state import MAX_STATE_CHARS, parse_state
 
 PURPOSE = "coder"
+STATE_VERSION = 1
+MAX_SAVED_MESSAGES = 400
+
+
+class SavedMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=MAX_STATE_CHARS)
+
+
+class CoderState(BaseModel):
+    """The conversation in a checkpoint: the latest messages within `history_chars`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1]
+    messages: list[SavedMessage] = Field(default_factory=list, max_length=MAX_SAVED_MESSAGES)
+
 
 DESCRIPTION = (
     "Writes and runs Python and shell code in a sandbox on the team's shared workspace, "
@@ -65,6 +89,23 @@ class Coder:
             await self._executor.close()
             self._executor = None
 
+    async def save_state(self) -> dict[str, Any]:
+        recent = self._recent()[-MAX_SAVED_MESSAGES:]
+        if not recent:
+            return {}
+        messages = [
+            SavedMessage.model_validate({"role": m.role, "content": m.content})
+            for m in recent
+            if m.role in ("user", "assistant") and len(m.content) <= MAX_STATE_CHARS
+        ]
+        return CoderState(version=STATE_VERSION, messages=messages).model_dump()
+
+    async def load_state(self, state: Mapping[str, Any]) -> list[str]:
+        saved = parse_state(CoderState, state, STATE_VERSION)
+        self._history = [Message(m.role, m.content) for m in saved.messages]
+        self._history = self._recent()  # within this run's history budget
+        return []
+
     # --- one step ------------------------------------------------------------------------
 
     async def _step(self, instruction: str, context: StepContext) -> Reply:
@@ -81,6 +122,8 @@ class Coder:
         runs: list[Ran] = []
         max_rounds = self._settings.max_rounds
         for round_no in range(1, max_rounds + 1):
+            if hit := context.check_budget():
+                return self._over_budget(hit, runs, executor, context.workspace)
             text = await self._ask(executor)
             found = blocks.parse(text)
             if not found:
@@ -116,11 +159,20 @@ class Coder:
         if dropped:
             context.notify("code_blocks_dropped", {"given": len(found), "run_at_most": len(todo)})
         for index, block in enumerate(todo, 1):
+            if context.check_budget() is not None:  # the step ends at the next model call
+                return ran, len(todo) - index + 1 + dropped, None
             if not await context.approve(self._approval(block, executor)):
                 return ran, 0, block
             result = await _run(executor, block, context.workspace, self._limits)
             ran.append(Ran(block, result))
-            context.notify("code_run", report.event(executor, round_no, index, ran[-1]))
+            context.report(
+                "code_run",
+                report.event(executor, round_no, index, ran[-1]),
+                {
+                    "arguments": {"language": block.language, "code": block.source},
+                    "result": {"stdout": result.stdout, "stderr": result.stderr},
+                },
+            )
             if not result.ok:
                 return ran, len(todo) - index + dropped, None
         return ran, dropped, None
@@ -157,6 +209,13 @@ class Coder:
 
     def _answer(self, text: str, runs: list[Ran], executor: Executor, workspace: Path) -> Reply:
         body = text.strip() or "(the model gave no answer)"
+        return report.reply(body, runs, executor, workspace, error=None)
+
+    def _over_budget(
+        self, hit: BudgetHit, runs: list[Ran], executor: Executor, workspace: Path
+    ) -> Reply:
+        body = budget_stop_note(hit)
+        self._history.append(Message.user(f"(The step was stopped here: {hit.detail}.)"))
         return report.reply(body, runs, executor, workspace, error=None)
 
     def _exhausted(self, runs: list[Ran], executor: Executor, workspace: Path) -> Reply:

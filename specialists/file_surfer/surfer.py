@@ -9,25 +9,31 @@ last search) lives as long as the specialist, across steps, until `reset()`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
-from specialists.base import Reply, StepContext, TeamEnv
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledgers.budget import BudgetHit
+from specialists.base import Reply, StepContext, TeamEnv, budget_stop_note
 from specialists.file_surfer import tools
 from specialists.file_surfer.confine import Roots
 from specialists.file_surfer.names import shown
 from specialists.file_surfer.settings import FileSurferSettings
-from specialists.file_surfer.viewer import TAG, Viewer
+from specialists.file_surfer.viewer import TAG, Opened, Viewer
 from specialists.models import structured
+from specialists.models.masking import SECRET, mask_field_everywhere
 from specialists.models.protocol import (
     Message,
     ModelClient,
     ModelError,
     ModelRequest,
     ModelResponse,
+    RecordsContent,
     UnsupportedFeature,
 )
+from specialists.state import parse_state
 
 PURPOSE = "file_surfer"
 KEEP_FULL_RESULTS = 2  # older tool results are cut to their first line in later prompts
@@ -68,10 +74,35 @@ other fields are its arguments (leave the rest null). The actions and their argu
 {actions}"""
 
 
+STATE_VERSION = 1
+PATH_CHARS = 4096
+
+
 @dataclass(frozen=True)
 class Outcome:
     answer: str | None  # None: no answer within the bounds of the step
     last_result: str
+    budget: BudgetHit | None = None  # the run's budget ended the step
+
+
+class OpenState(BaseModel):
+    """The open document in a checkpoint: reopened (through the confinement) on resume."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = Field(min_length=1, max_length=PATH_CHARS)
+    member: str | None = Field(default=None, max_length=PATH_CHARS)
+    page: int = Field(ge=1)
+    password: bool = False
+    size: int = -1
+    mtime_ns: int = -1
+
+
+class FileSurferState(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1]
+    open: OpenState | None = None
 
 
 class FileSurfer:
@@ -84,6 +115,10 @@ class FileSurfer:
         self._settings = settings
         self._roots = Roots.of(env.workspace, settings.roots)
         self.viewer = Viewer(self._roots, settings)
+        if isinstance(model, RecordsContent):  # a document's password is never recorded
+            model.filter_recorded(
+                lambda message: mask_field_everywhere(message, "password", SECRET)
+            )
 
     async def step(self, instruction: str, context: StepContext) -> Reply:
         try:
@@ -93,6 +128,11 @@ class FileSurfer:
                 outcome = await self._with_structured_output(instruction, context)
         except ModelError as exc:
             return self._reply(f"The file surfer's model failed: {exc}", error=str(exc))
+        if outcome.budget is not None:
+            return self._reply(
+                f"{budget_stop_note(outcome.budget)} My last result was:\n"
+                f"{outcome.last_result[:2000] or '(no action was taken)'}"
+            )
         if outcome.answer is None:
             return self._reply(
                 f"I could not finish within this step's limit of {self._settings.max_actions} "
@@ -106,12 +146,35 @@ class FileSurfer:
     async def close(self) -> None:
         await asyncio.to_thread(self.viewer.close)
 
+    async def save_state(self) -> dict[str, Any]:
+        opened, viewer = self.viewer.opened, self.viewer
+        if opened is None or viewer.document is None:
+            return {}
+        state = OpenState(
+            path=opened.path,
+            member=opened.member,
+            page=max(1, viewer.page),
+            password=opened.password,
+            size=opened.size,
+            mtime_ns=opened.mtime_ns,
+        )
+        return FileSurferState(version=STATE_VERSION, open=state).model_dump()
+
+    async def load_state(self, state: Mapping[str, Any]) -> list[str]:
+        saved = parse_state(FileSurferState, state, STATE_VERSION).open
+        if saved is None:
+            return []
+        opened = Opened(saved.path, saved.member, saved.password, saved.size, saved.mtime_ns)
+        return await asyncio.to_thread(self.viewer.reopen, opened, saved.page)
+
     # --- the two ways of choosing actions ---------------------------------------------
 
     async def _with_tools(self, instruction: str, context: StepContext) -> Outcome:
         messages = self._opening(instruction, SYSTEM, context.notes)
         last, actions, limit = "", 0, self._settings.max_actions
         for _ in range(limit + EXTRA_CALLS):
+            if hit := context.check_budget():
+                return Outcome(None, last, hit)
             response = await self._ask(messages, final=actions >= limit)
             if not response.tool_calls:  # plain text: the model answered without `done`
                 return Outcome(response.content or None, last)
@@ -125,6 +188,8 @@ class FileSurfer:
                     result = (
                         f"{self.viewer.location()}\nNot run: no actions left; answer with done."
                     )
+                elif hit := context.check_budget():
+                    return Outcome(None, last, hit)
                 else:
                     result = last = await self._act(call.name, call.arguments, context)
                     actions += 1
@@ -158,6 +223,8 @@ class FileSurfer:
         )
         last = ""
         for actions in range(self._settings.max_actions + 1):
+            if hit := context.check_budget():
+                return Outcome(None, last, hit)
             final = actions == self._settings.max_actions
             if final:
                 messages.append(Message.user("No actions are left: answer now with done."))
@@ -200,13 +267,14 @@ class FileSurfer:
         except tools.BadCall as exc:
             return f"{self.viewer.location()}\nError: {exc}"
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
-        context.notify(
+        context.report(
             "action",
             {
                 "name": name,
                 "arguments": args.model_dump(exclude={"password"}),  # never recorded
                 "location": self.viewer.location(),
             },
+            {"result": result},
         )
         return result
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from specialists.file_surfer import archive, folders
 from specialists.file_surfer.bounded import WORKER
@@ -25,6 +26,17 @@ from specialists.file_surfer.settings import FileSurferSettings
 MAX_HITS = 1000
 SNIPPET = 80  # characters of context on each side of a match
 TAG = "untrusted_file_content"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """Where the open document came from, so a resumed run can open it again."""
+
+    path: str  # real path
+    member: str | None
+    password: bool  # it needed one (never kept)
+    size: int
+    mtime_ns: int
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,15 @@ def capped(result: str, limit: int) -> str:
     )
 
 
+def _opened(real: Path, member: str | None, password: str | None) -> Opened:
+    try:
+        info = real.stat()
+        size, mtime = info.st_size, info.st_mtime_ns
+    except OSError:
+        size, mtime = -1, -1
+    return Opened(str(real), member or None, password is not None, size, mtime)
+
+
 def _collapse(text: str) -> str:
     return " ".join(text.split())
 
@@ -68,6 +89,7 @@ class Viewer:
         self.document: Document | None = None
         self.page = 0
         self.search: Search | None = None
+        self.opened: Opened | None = None
         WORKER.warm_up()
 
     # --- where the reader is ---------------------------------------------------------
@@ -98,6 +120,7 @@ class Viewer:
             return self._result(f"Not opened: '{shown(path)}' could not be read ({why})")
         self.close()
         self.document, self.page = document, 1
+        self.opened = _opened(self.roots.resolve(path), member, password)
         pages = document.page_count
         note = f"Opened {document.name} ({document.kind}, {pages} page{'s' if pages > 1 else ''})."
         return self._show(note)
@@ -138,7 +161,25 @@ class Viewer:
     def close(self) -> None:
         if self.document is not None:
             self.document.close()
-        self.document, self.page, self.search = None, 0, None
+        self.document, self.page, self.search, self.opened = None, 0, None, None
+
+    def reopen(self, opened: Opened, page: int) -> list[str]:
+        """Open a saved document again at its page (a resumed run); what went wrong."""
+        if opened.password:
+            return [f"'{shown(opened.path)}' needs a password, which is never saved; open it again"]
+        result = self.open(opened.path, opened.member)
+        if self.document is None:
+            return [result.partition("\n")[2] or result]
+        said = []
+        now = self.opened
+        if now is not None and (now.size, now.mtime_ns) != (opened.size, opened.mtime_ns):
+            said.append(f"{self.document.name} has changed since; its pages may differ")
+        count = self.document.page_count
+        if 1 <= page <= count:
+            self.page = page
+        else:
+            said.append(f"{self.document.name} has no page {page} any more (it has {count})")
+        return said
 
     # --- moving ------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from specialists.base import ApprovalRequest, Reply, StepContext
+from ledgers.budget import BudgetHit
+from specialists.base import ApprovalRequest, Reply, StepContext, budget_stop_note
 from specialists.mcp_tools.connection import Connection, ServerFailed, ToolInfo
 from specialists.mcp_tools.settings import McpSettings
 from specialists.models import structured
@@ -51,6 +52,19 @@ NO_TOOLS = """
 Reply with one action at a time as a JSON object: "tool" is the tool's name, "arguments" \
 its arguments as a JSON object, and "answer" your answer when the tool is done. The tools:
 """
+
+
+class OverBudget(Exception):
+    """The run's budget ended the step; `last` is the latest tool result."""
+
+    def __init__(self, hit: BudgetHit, last: str) -> None:
+        super().__init__(hit.detail)
+        self.hit, self.last = hit, last
+
+
+def _check_budget(context: StepContext, last: str) -> None:
+    if hit := context.check_budget():
+        raise OverBudget(hit, last)
 
 
 class OneCall(BaseModel):
@@ -102,6 +116,9 @@ class McpSpecialist:
                 answer, last = await self._with_structured_output(instruction, context, offered)
         except ModelError as exc:
             return Reply(f"The {self.name} specialist's model failed: {exc}", error=str(exc))
+        except OverBudget as stop:
+            last = stop.last[:2000] or "(no tool was called)"
+            return Reply(f"{budget_stop_note(stop.hit)} My last result was:\n{last}")
         if answer is None:
             return Reply(
                 f"I could not finish within this step's limit of {self._settings.max_calls} tool "
@@ -167,7 +184,8 @@ class McpSpecialist:
             self._notify(context, tool, args, time.monotonic() - started, error=str(exc))
             return f"Error: {exc}"
         seconds = time.monotonic() - started
-        self._notify(context, tool, args, seconds, error="tool error" if result.is_error else None)
+        error = "tool error" if result.is_error else None
+        self._notify(context, tool, args, seconds, error=error, result=result.text)
         return self._fence(tool, result.text, is_error=result.is_error)
 
     def _fence(self, tool: ToolInfo, text: str, *, is_error: bool) -> str:
@@ -189,6 +207,7 @@ class McpSpecialist:
         seconds: float,
         *,
         error: str | None,
+        result: str | None = None,
     ) -> None:
         data: dict[str, Any] = {
             "name": tool.name,
@@ -198,7 +217,7 @@ class McpSpecialist:
         }
         if error is not None:
             data["error"] = error
-        context.notify("tool_call", data)
+        context.report("tool_call", data, {} if result is None else {"result": result})
 
     # --- the two ways of choosing calls -------------------------------------------------
 
@@ -208,6 +227,7 @@ class McpSpecialist:
         messages = self._opening(instruction, SYSTEM, context.notes)
         last, calls, limit = "", 0, self._settings.max_calls
         for _ in range(limit + EXTRA_CALLS):
+            _check_budget(context, last)
             response = await self._ask(messages, offered, final=calls >= limit)
             if not response.tool_calls:
                 return response.content or None, last
@@ -220,6 +240,7 @@ class McpSpecialist:
                 elif calls >= limit:
                     result = "Not run: no tool calls left; answer with done."
                 else:
+                    _check_budget(context, last)
                     result = last = await self._run(call.name, call.arguments, context)
                     calls += 1
                 messages.append(Message("tool", result, tool_call_id=call.id))
@@ -257,6 +278,7 @@ class McpSpecialist:
         messages = self._opening(instruction, SYSTEM, context.notes, extra=NO_TOOLS + listing)
         last = ""
         for calls in range(self._settings.max_calls + 1):
+            _check_budget(context, last)
             final = calls == self._settings.max_calls
             if final:
                 messages.append(Message.user("No tool calls are left: answer now with done."))

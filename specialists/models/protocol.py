@@ -6,6 +6,7 @@ Plain frozen dataclasses, independent of any provider's wire format. The concret
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -136,6 +137,18 @@ class ModelClient(Protocol):
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
 
     async def close(self) -> None: ...
+
+
+# What a trace may record of a message (only on the user's opt-in): a specialist that
+# knows its secrets masks them. Applied to the record, never to what is sent.
+ContentFilter = Callable[[Message], Message]
+
+
+@runtime_checkable
+class RecordsContent(Protocol):
+    """A client that may record its calls' messages (the run's ManagedModel does)."""
+
+    def filter_recorded(self, apply: ContentFilter) -> None: ...
 
 
 # --- errors: the class decides what happens -------------------------------------------

@@ -168,7 +168,11 @@ async def _perform(
     secrets = env.driver.secrets
     text = cap(secrets.redact(text), RESULT_MAX_CHARS, "result")
     shown = _shown_arguments(args, secrets)
-    env.context.notify("action", {"name": name, "ok": ok, "detail": text[:200], "arguments": shown})
+    env.context.report(
+        "action",
+        {"name": name, "ok": ok, "detail": text[:200], "arguments": shown},
+        {"arguments": shown, "result": text},  # both redacted above
+    )
     try:
         async with asyncio.timeout(_budget(env)):
             notes = await env.driver.settle()

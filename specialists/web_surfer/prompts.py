@@ -77,6 +77,7 @@ class StepLog:
     turns: list[Turn] = field(default_factory=list)
     reply: str | None = None
     performed: int = 0
+    over_budget: bool = False  # the run's budget ended the step (`reply` says so)
 
 
 def result_text(outcome: Outcome, *, full: bool) -> str:

@@ -91,6 +91,13 @@ class WebSurferSettings(BaseModel):
     profile_dir: str | None = Field(
         default=None, description="A persistent browser profile (keeps logins between runs)."
     )
+    persist_cookies: bool = Field(
+        default=False,
+        description=(
+            "Keep the browser's cookies in the run's checkpoint, so a resumed run is still "
+            "logged in. Off by default: the checkpoint then holds session secrets."
+        ),
+    )
     reset_browser_on_replan: bool = Field(
         default=False, description="Close tabs and clear cookies when the orchestrator replans."
     )

@@ -19,18 +19,27 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from pydantic import BaseModel, ConfigDict
 
-from specialists.base import Reply, Specialist, StepContext, TeamEnv
+from specialists.base import Reply, Specialist, StepContext, TeamEnv, budget_stop_note
 from specialists.models import structured
-from specialists.models.protocol import Message, ModelClient, ModelError, ModelRequest, ToolCall
+from specialists.models.protocol import (
+    Message,
+    ModelClient,
+    ModelError,
+    ModelRequest,
+    RecordsContent,
+    ToolCall,
+)
 from specialists.web_surfer import prompts
 from specialists.web_surfer.actions import DONE, Outcome, parse, perform, tool_specs
 from specialists.web_surfer.discovery import BrowserUnavailable
 from specialists.web_surfer.documents import FileIntake
 from specialists.web_surfer.driver import ActionError, Driver
 from specialists.web_surfer.observe import Observation
+from specialists.web_surfer.redaction import recorded_message
 from specialists.web_surfer.reply import build_reply
 from specialists.web_surfer.search_box import SearchBox, SearchFactory
 from specialists.web_surfer.settings import WebSurferSettings, load_settings
+from specialists.web_surfer.tabs_state import restore_tabs, save_tabs
 from specialists.web_surfer.toolbox import NAME, ActionEnv, DoneArgs
 
 PURPOSE = "web_surfer"
@@ -73,6 +82,9 @@ class WebSurfer:
         self.settings = settings
         self._owns_driver = driver is None
         self.driver = driver or Driver(settings, headless=env.headless)
+        model: object = env.model
+        if isinstance(model, RecordsContent):  # a trace records no typed secret
+            model.filter_recorded(lambda message: recorded_message(message, self.driver.secrets))
         self._search = SearchBox(
             settings.search,
             self._open_search_page,
@@ -119,6 +131,8 @@ class WebSurfer:
         limit = self.settings.max_actions_per_step
         system = Message.system(prompts.system_prompt(limit, self._tools))
         while log.reply is None and log.performed < limit:
+            if _over_budget(env, log):
+                break
             # Only the newest screenshot is sent: the first one only until there is another.
             opening = prompts.first_message(
                 instruction, first, self._vision and not log.turns, notes
@@ -129,7 +143,8 @@ class WebSurfer:
                 break
             outcomes = [await self._run_call(env, call, log) for call in calls]
             log.turns.append(prompts.Turn(tuple(calls), tuple(outcomes), content))
-        if log.reply is None:  # out of actions: one last turn to report what it has
+        if log.reply is None and not _over_budget(env, log):
+            # Out of actions: one last turn to report what it has.
             opening = prompts.first_message(instruction, first, False, notes)
             log.reply = await self._wrap_up([system, opening], log)
         return log
@@ -148,6 +163,8 @@ class WebSurfer:
         return content.strip() or None
 
     async def _run_call(self, env: ActionEnv, call: ToolCall, log: prompts.StepLog) -> Outcome:
+        if log.over_budget or (log.reply is None and _over_budget(env, log)):
+            return Outcome(call.name, "not run: the run's budget is used up", ok=False)
         if log.reply is not None:
             return Outcome(call.name, "not run: done was already called", ok=False)
         if log.performed >= self.settings.max_actions_per_step:
@@ -212,6 +229,17 @@ class WebSurfer:
         if fresh and self.driver.browser.started:
             await self.driver.new_context()
 
+    async def save_state(self) -> dict[str, Any]:
+        return await save_tabs(self.driver, cookies=self._keeps_cookies)
+
+    async def load_state(self, state: Mapping[str, Any]) -> list[str]:
+        return await restore_tabs(self.driver, state, cookies=self._keeps_cookies)
+
+    @property
+    def _keeps_cookies(self) -> bool:
+        # A persistent profile keeps its cookies itself, outside the checkpoint.
+        return self.settings.persist_cookies and self.settings.profile_dir is None
+
     async def close(self) -> None:
         try:
             await self._search.close()
@@ -225,6 +253,14 @@ def _check(choice: OneAction) -> None:
         parse(choice.action, choice.arguments)
     except ActionError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _over_budget(env: ActionEnv, log: prompts.StepLog) -> bool:
+    """Whether the run's budget is used up; if so the step's reply says so."""
+    hit = env.context.check_budget()
+    if hit is not None:
+        log.over_budget, log.reply = True, budget_stop_note(hit)
+    return hit is not None
 
 
 def _paths(intake: FileIntake) -> tuple[Path, ...]:
