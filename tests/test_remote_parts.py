@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.events import EventBus, RoundStarted, RunStarted
+from orchestrator.events import EventBus, RoundStarted, RunInterrupted, RunStarted
 from orchestrator.feed import LogTail
 from orchestrator.service.people import FilePeople, PendingBook
 from orchestrator.store import EVENTS, RunStore
@@ -64,10 +64,16 @@ def test_a_torn_last_line_is_not_counted_as_read(tmp_path: Path) -> None:
 def test_a_log_cut_back_and_appended_to_is_read_again_without_repeats(tmp_path: Path) -> None:
     """A resumed run sets aside the events past its last checkpoint: the file is cut back
     (its `run_interrupted` kept) and appended to, with numbers never given out before."""
-    log(tmp_path, 5)
+    log(tmp_path, 4)
+    store = RunStore(tmp_path)
+    bus = EventBus("r", next_seq=5)
+    bus.subscribe(store.append_event, critical=True)
+    bus.emit(RunInterrupted(reason="killed"))
+    store.close()
     tail = LogTail(tmp_path)
-    lines = (tmp_path / EVENTS).read_bytes().splitlines(keepends=True)
-    (tmp_path / EVENTS).write_bytes(b"".join(lines[:3]) + lines[4])  # as `set_aside` does
+    committed = sum(map(len, (tmp_path / EVENTS).read_bytes().splitlines(keepends=True)[:3]))
+    assert [e.seq for e in RunStore(tmp_path).set_aside(committed)] == [4]
+    assert [e.seq for e in RunStore(tmp_path).events()] == [1, 2, 3, 5]
     log(tmp_path, 2, first=6)
     assert [e.seq for e in tail.read()] == [6, 7]
     log(tmp_path, 1, first=8)
