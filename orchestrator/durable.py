@@ -1,7 +1,8 @@
 """Checkpoints as commits, and what a resume finds of a round a crash cut short.
 
 A round boundary commits: the `checkpoint_saved` event is logged, the checkpoint takes the
-log's length, and the store makes both durable (see `orchestrator.store`). Before a
+log's length and replaces the last one, and a background sync makes both durable (see
+`orchestrator.store` for what each `durability` promises). Before a
 delegation starts, it is marked in flight next to that commit (inflight.json), so a resume
 after a crash in the middle of a step knows that step may have partly happened and which
 actions had been approved in it, instead of silently doing it again.
