@@ -9,6 +9,8 @@ Schema versions:
   2: `team_reset` names the members reset; `replied` carries its screenshot's path;
      progress ledgers carry `new_facts`.
      (2, additive) `human_waiting` / `human_answered`: a person asked over the service.
+     (2, additive) `action_failed` / `specialist_observed`: a specialist's failed or refused
+     action, and what its model was shown (`specialists.record`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from ledgers import Facts, FinalStatus, Plan, ProgressLedger, StopReason
+from specialists import record
+from specialists.record import ERROR_MAX_CHARS, OBSERVATION_MAX_CHARS, Problem, clip
 
 SCHEMA_VERSION = 2
 
@@ -131,6 +135,52 @@ class SpecialistActivity(Event):
     speaker: str
     kind: str
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActionFailed(Event):
+    """A specialist's action did not do its work: an unknown tool, bad arguments, an action
+    that failed or was refused, or one that was not run (the step's limit, after `done`)."""
+
+    type: Literal["action_failed"] = "action_failed"
+    speaker: str
+    action: str  # the tool's name as the model gave it
+    problem: Problem
+    error: str
+    arguments: str = ""  # as recorded by the specialist: redacted, cut
+
+    @field_validator("error", "arguments")
+    @classmethod
+    def _bounded(cls, value: str) -> str:
+        return clip(value, ERROR_MAX_CHARS)
+
+
+class SpecialistObserved(Event):
+    """What a specialist's model was shown after an action (`after`; empty when its step
+    began): for the web surfer the page with its elements' [ids], for the file surfer the
+    page of the file, for mcp the tool's result, for the coder the program's output."""
+
+    type: Literal["specialist_observed"] = "specialist_observed"
+    speaker: str
+    after: str = ""
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _bounded(cls, value: str) -> str:
+        return clip(value, OBSERVATION_MAX_CHARS)
+
+
+def from_activity(speaker: str, kind: str, data: Mapping[str, Any]) -> Event:
+    """A specialist's `notify(kind, data)` as its event: the kinds `specialists.record`
+    reserves become typed events; anything else (or a malformed record) is activity."""
+    try:
+        if kind == record.FAILED:
+            return ActionFailed.model_validate({**data, "speaker": speaker})
+        if kind == record.OBSERVED:
+            return SpecialistObserved.model_validate({**data, "speaker": speaker})
+    except ValidationError:
+        pass
+    return SpecialistActivity(speaker=speaker, kind=kind, data=dict(data))
 
 
 class ModelCalled(Event):
@@ -253,6 +303,8 @@ AnyEvent = Annotated[
     | Delegated
     | Replied
     | SpecialistActivity
+    | ActionFailed
+    | SpecialistObserved
     | ModelCalled
     | ModelRetry
     | ModelFailed

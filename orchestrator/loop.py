@@ -50,9 +50,9 @@ from orchestrator.events import (
     Replied,
     RoundStarted,
     RunFinished,
-    SpecialistActivity,
     StallDetected,
     TeamReset,
+    from_activity,
 )
 from orchestrator.state import FinalResult, Phase, RunState, Stop
 from specialists.base import Approve, Reply, Specialist, StepContext
@@ -434,7 +434,7 @@ class Conductor:
 
     def _notifier(self, speaker: str) -> Callable[[str, Mapping[str, Any]], None]:
         def notify(kind: str, data: Mapping[str, Any]) -> None:
-            self.deps.bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data)))
+            self.deps.bus.emit(from_activity(speaker, kind, data))
 
         return notify
 

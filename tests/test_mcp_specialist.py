@@ -52,6 +52,8 @@ class Recorder:
     def __init__(self, approve: bool = True) -> None:
         self.approvals: list[ApprovalRequest] = []
         self.activity: list[tuple[str, dict[str, Any]]] = []
+        self.failed: list[dict[str, Any]] = []  # `specialists.record`'s kinds, apart
+        self.observed: list[dict[str, Any]] = []
         self._approve = approve
 
     async def approve(self, request: ApprovalRequest) -> bool:
@@ -59,7 +61,12 @@ class Recorder:
         return self._approve or not request.risky
 
     def notify(self, kind: str, data: Mapping[str, Any]) -> None:
-        self.activity.append((kind, dict(data)))
+        if kind == "action_failed":
+            self.failed.append(dict(data))
+        elif kind == "observed":
+            self.observed.append(dict(data))
+        else:
+            self.activity.append((kind, dict(data)))
 
     def context(self, tmp_path: Path) -> StepContext:
         return StepContext(
@@ -145,6 +152,12 @@ async def test_time_server_tools_are_listed_and_called(tmp_path: Path) -> None:
     assert data["name"] == "convert_time"
     assert data["server"] == "time"
     assert "error" not in data
+    assert recorder.failed == []
+    # The step began with the tools listed by the names a script calls them, then the result.
+    start, after = recorder.observed
+    assert start["after"] == "" and "- convert_time(" in start["text"]
+    assert "- done(answer)" in start["text"]
+    assert after["after"] == "convert_time" and "05:30" in after["text"]
 
 
 @pytest.fixture
@@ -217,6 +230,9 @@ async def test_side_effects_setting_marks_read_only_tools_risky(tmp_path: Path) 
     await step(agent, recorder, tmp_path)
     assert [a.risky for a in recorder.approvals] == [True]
     assert recorder.activity[0][1]["error"] == "not approved"
+    assert [(f["action"], f["problem"]) for f in recorder.failed] == [
+        ("get_current_time", "refused")
+    ]
 
 
 async def test_shipped_mcp_scenario_records_the_tool_call(tmp_path: Path) -> None:

@@ -9,10 +9,13 @@ last search) lives as long as the specialist, across steps, until `reset()`.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from specialists import record
 from specialists.base import Reply, StepContext, TeamEnv
 from specialists.file_surfer import tools
 from specialists.file_surfer.confine import Roots
@@ -26,6 +29,7 @@ from specialists.models.protocol import (
     ModelError,
     ModelRequest,
     ModelResponse,
+    ToolCall,
     UnsupportedFeature,
 )
 
@@ -110,6 +114,7 @@ class FileSurfer:
 
     async def _with_tools(self, instruction: str, context: StepContext) -> Outcome:
         messages = self._opening(instruction, SYSTEM, context.notes)
+        record.observed(context, self._where())
         last, actions, limit = "", 0, self._settings.max_actions
         for _ in range(limit + EXTRA_CALLS):
             response = await self._ask(messages, final=actions >= limit)
@@ -121,10 +126,14 @@ class FileSurfer:
                     return Outcome(answer, last)
                 if call.name == tools.DONE:
                     result = f"{self.viewer.location()}\nError: done needs a non-empty answer"
+                    why = "done needs a non-empty answer"
+                    record.action_failed(context, call.name, "bad_arguments", why, _shown(call))
                 elif actions >= limit:
                     result = (
                         f"{self.viewer.location()}\nNot run: no actions left; answer with done."
                     )
+                    why = f"this step's limit of {limit} actions was reached"
+                    record.action_failed(context, call.name, "not_run", why, _shown(call))
                 else:
                     result = last = await self._act(call.name, call.arguments, context)
                     actions += 1
@@ -156,6 +165,18 @@ class FileSurfer:
         messages = self._opening(
             instruction, SYSTEM + NO_TOOLS.format(actions=listing), context.notes
         )
+        record.observed(context, self._where())
+
+        def check(action: tools.OneAction, final: bool) -> None:
+            try:
+                (_only_done if final else tools.check_action)(action)
+            except ValueError as exc:  # fed back to the model; recorded for the run
+                problem = exc.problem if isinstance(exc, tools.BadCall) else "not_run"
+                arguments = action.arguments()
+                arguments.pop("password", None)
+                record.action_failed(context, action.tool, problem, str(exc), arguments)
+                raise
+
         last = ""
         for actions in range(self._settings.max_actions + 1):
             final = actions == self._settings.max_actions
@@ -166,7 +187,7 @@ class FileSurfer:
                 purpose=PURPOSE,
                 messages=_compact(messages),
                 schema=tools.OneAction,
-                check=_only_done if final else tools.check_action,
+                check=functools.partial(check, final=final),
             )
             if action.tool == tools.DONE:
                 return Outcome(action.answer, last)
@@ -187,28 +208,32 @@ class FileSurfer:
             actions=self._settings.max_actions,
         )
         background = f"{notes}\n\n" if notes else ""
-        task = (
-            f"{background}Instruction from the orchestrator:\n{instruction}\n\n"
-            f"Where you are: {self.viewer.location()}\n"
-            f"Files in the workspace: {self.viewer.workspace_summary()}"
-        )
+        task = f"{background}Instruction from the orchestrator:\n{instruction}\n\n{self._where()}"
         return [Message.system(prompt), Message.user(task)]
 
     async def _act(self, name: str, arguments: str | dict[str, Any], context: StepContext) -> str:
         try:
             args = tools.parse(name, arguments)
         except tools.BadCall as exc:
+            record.action_failed(context, name, exc.problem, str(exc), _without_password(arguments))
             return f"{self.viewer.location()}\nError: {exc}"
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
+        shown = args.model_dump(exclude={"password"})  # never recorded
         context.notify(
-            "action",
-            {
-                "name": name,
-                "arguments": args.model_dump(exclude={"password"}),  # never recorded
-                "location": self.viewer.location(),
-            },
+            "action", {"name": name, "arguments": shown, "location": self.viewer.location()}
         )
+        if self.viewer.failure is not None:
+            problem, why = self.viewer.failure
+            record.action_failed(context, name, problem, why, shown)
+        record.observed(context, result, after=name)
         return result
+
+    def _where(self) -> str:
+        """What the model is told when its step begins: where it is, what the workspace has."""
+        return (
+            f"Where you are: {self.viewer.location()}\n"
+            f"Files in the workspace: {self.viewer.workspace_summary()}"
+        )
 
     def _reply(self, text: str, error: str | None = None) -> Reply:
         location = self.viewer.location()
@@ -218,6 +243,23 @@ class FileSurfer:
         return Reply(
             f"{text}\n\n(file surfer location: {location})", evidence=evidence, error=error
         )
+
+
+def _without_password(arguments: str | dict[str, Any]) -> str | dict[str, Any]:
+    """A call's arguments as they may be recorded: a PDF's password is never kept."""
+    if isinstance(arguments, dict):
+        return {k: v for k, v in arguments.items() if k != "password"}
+    try:
+        raw = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return "(not valid JSON)" if "password" in arguments else arguments
+    if isinstance(raw, dict):
+        return {k: v for k, v in raw.items() if k != "password"}
+    return arguments
+
+
+def _shown(call: ToolCall) -> str | dict[str, Any]:
+    return _without_password(call.arguments)
 
 
 def _answer(arguments: str) -> str | None:

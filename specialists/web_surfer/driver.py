@@ -35,6 +35,10 @@ class ActionError(Exception):
     """An action could not be done; the message goes back to the model as is."""
 
 
+class NotApproved(ActionError):
+    """The approval policy (or the person) refused the action."""
+
+
 @dataclass(frozen=True)
 class Located:
     locator: Locator
