@@ -509,6 +509,16 @@ def scenario_run(
         )
         for failure in outcome.failures:
             console.print(f"     [red]- {escape(failure)}[/]", highlight=False, soft_wrap=True)
+        for warning in outcome.warnings:
+            console.print(
+                f"     [yellow]warning: {escape(warning)}[/]", highlight=False, soft_wrap=True
+            )
+        if outcome.warnings and outcome.run_dir is not None:
+            console.print(
+                f"     [dim]what each specialist saw: orchestrator show {escape(str(outcome.run_dir))}[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     try:
         outcomes = asyncio.run(run_many(files, runs_dir, subscribers=subscribers, on_done=progress))

@@ -274,7 +274,7 @@ async def test_without_native_tools_each_action_is_structured_output(workspace: 
     assert reply.evidence["page"] == "27"
     assert [d["name"] for k, d in activity.seen if k == "action"] == ["open_file", "go_to_page"]
     # The call it got wrong was fed back to the model, and is in the run's record.
-    ((kind, failed),) = [(k, d) for k, d in activity.seen if k == "action_failed"]
+    ((_kind, failed),) = [(k, d) for k, d in activity.seen if k == "action_failed"]
     assert (failed["action"], failed["problem"]) == ("go_to_page", "bad_arguments")
     assert "page" in failed["error"]
     assert all(r.tools == () and r.response_format is not None for r in model.requests)

@@ -155,9 +155,11 @@ async def test_time_server_tools_are_listed_and_called(tmp_path: Path) -> None:
     assert recorder.failed == []
     # The step began with the tools listed by the names a script calls them, then the result.
     start, after = recorder.observed
-    assert start["after"] == "" and "- convert_time(" in start["text"]
+    assert start["after"] == ""
+    assert "- convert_time(" in start["text"]
     assert "- done(answer)" in start["text"]
-    assert after["after"] == "convert_time" and "05:30" in after["text"]
+    assert after["after"] == "convert_time"
+    assert "05:30" in after["text"]
 
 
 @pytest.fixture
