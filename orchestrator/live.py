@@ -89,9 +89,14 @@ def _sentences(parts: list[str]) -> str:
 class LiveView:
     """An event subscriber that prints each step as it happens."""
 
-    def __init__(self, console: Console | None = None, *, reply_chars: int = 800) -> None:
+    def __init__(
+        self, console: Console | None = None, *, reply_chars: int = 800, observations: bool = False
+    ) -> None:
+        """`observations`: print what each specialist saw whole (up to 4,000 characters,
+        e.g. a page's elements with their ids), not only its first line."""
         self.console = console or Console()
         self._reply_chars = reply_chars
+        self._observations = observations
         self._tokens = 0
         self._cost = 0.0
 
@@ -140,9 +145,15 @@ class LiveView:
                     )
                 )
             case SpecialistActivity():
+                if event.kind == "action" and event.data.get("ok") is False:
+                    return  # the web surfer's failed action: its action_failed event follows
                 c.print(f"[dim]  {_fit(event.speaker, 60)} · {_fit(activity_line(event), 300)}[/]")
             case ActionFailed():
                 c.print(f"[red]  {_fit(event.speaker, 60)} · {_fit(failure_line(event), 300)}[/]")
+            case SpecialistObserved() if self._observations:
+                when = f"after {event.after}" if event.after else "at the start of its step"
+                title = f"{_fit(event.speaker, 60)} saw, {_fit(when, 80)}"
+                c.print(Panel(_fit(event.text, BLOCK_CHARS), title=title, border_style="dim"))
             case SpecialistObserved():
                 c.print(f"[dim]  {_fit(event.speaker, 60)} · {_fit(observed_line(event), 200)}[/]")
             case StallDetected():
