@@ -50,9 +50,11 @@ _Strict = ConfigDict(frozen=True, extra="forbid")
 
 
 class ScriptedChoice(BaseModel):
+    """Every model call (the orchestrator's and each specialist's) answered from a script."""
+
     model_config = _Strict
 
-    scripted: ScriptedModelConfig
+    scripted: ScriptedModelConfig = Field(description="The script and what the model can do.")
 
 
 class RealChoice(BaseModel):
@@ -60,7 +62,9 @@ class RealChoice(BaseModel):
 
     model_config = _Strict
 
-    models: dict[str, ModelSpec]
+    models: dict[str, ModelSpec] = Field(
+        description="Role (`default`, `orchestrator` or a member's name) → its model."
+    )
 
 
 class Approvals(BaseModel):
@@ -81,6 +85,8 @@ class Approvals(BaseModel):
 
 
 class FileFixture(BaseModel):
+    """A file or folder copied into the run's workspace before it starts."""
+
     model_config = _Strict
 
     src: str = Field(description="Path relative to the scenario file.")
@@ -142,10 +148,12 @@ class Fixtures(BaseModel):
 
 
 class Bounds(BaseModel):
+    """A count's bounds; a bare number is an exact count."""
+
     model_config = _Strict
 
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=0, description="At least this many.")
+    max: int | None = Field(default=None, ge=0, description="At most this many.")
 
     @model_validator(mode="before")
     @classmethod
@@ -165,11 +173,13 @@ class AnswerMatcher(BaseModel):
 
     model_config = _Strict
 
-    equals: str | None = None
-    contains: str | None = None
-    regex: str | None = None
-    one_of: list[str] | None = None
-    case_sensitive: bool = False
+    equals: str | None = Field(
+        default=None, description="The whole answer (spacing ignored); a bare string is this."
+    )
+    contains: str | None = Field(default=None, description="Text the answer contains.")
+    regex: str | None = Field(default=None, description="A regular expression it matches.")
+    one_of: list[str] | None = Field(default=None, description="Answers that would all do.")
+    case_sensitive: bool = Field(default=False, description="Compare case too.")
 
     @model_validator(mode="before")
     @classmethod
@@ -187,11 +197,13 @@ class AnswerMatcher(BaseModel):
 
 
 class EventExpectation(BaseModel):
+    """Events of one type that must occur; a bare string is its type."""
+
     model_config = _Strict
 
-    type: str
+    type: str = Field(description="An event type (see Events).")
     min: int | None = Field(default=None, ge=0, description="Default: 1, or 0 when max is set.")
-    max: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0, description="At most this many.")
 
     @property
     def at_least(self) -> int:

@@ -243,7 +243,7 @@ class McpSpecialist:
     async def _ask(
         self, messages: Sequence[Message], offered: Mapping[str, Offered], *, final: bool
     ) -> ModelResponse:
-        specs = [_done_spec()]
+        specs = [done_spec()]
         if not final:
             specs = [
                 ToolSpec(o.name, o.tool.description[:1000] or o.tool.name, o.tool.schema)
@@ -347,7 +347,7 @@ def _tool_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
 
 
-def _done_spec() -> ToolSpec:
+def done_spec() -> ToolSpec:
     return ToolSpec(
         DONE,
         "Finish the step with your complete answer.",
