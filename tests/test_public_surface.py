@@ -68,7 +68,7 @@ def test_every_public_name_exists() -> None:
 
 
 def test_event_types_are_stable() -> None:
-    assert len(EVENT_TYPES) == 26
+    assert len(EVENT_TYPES) == 28
     assert {
         "run_started",
         "progress_assessed",
@@ -76,6 +76,8 @@ def test_event_types_are_stable() -> None:
         "replanned",
         "final_answer",
         "run_finished",
+        "action_failed",
+        "specialist_observed",
     } <= EVENT_TYPES
 
 
