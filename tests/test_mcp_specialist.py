@@ -222,6 +222,21 @@ async def test_several_servers_prefix_their_tool_names(tmp_path: Path) -> None:
     assert recorder.approvals[0].risky  # not annotated read-only
 
 
+async def test_an_unknown_tool_is_fed_back_and_recorded(tmp_path: Path) -> None:
+    agent, model = specialist(
+        "mcp", {"time": TIME}, calls([("convert_tim", {"time": "09:00"})], "gave up")
+    )
+    recorder = Recorder()
+    reply = await step(agent, recorder, tmp_path)
+    assert reply.text == "gave up"
+    fed_back = model.requests[1].messages[-1].content
+    assert fed_back.startswith("Error: there is no tool 'convert_tim'")
+    ((failed),) = recorder.failed
+    assert (failed["action"], failed["problem"]) == ("convert_tim", "unknown_tool")
+    assert failed["arguments"] == '{"time": "09:00"}'
+    assert recorder.approvals == []  # nothing was run
+
+
 async def test_side_effects_setting_marks_read_only_tools_risky(tmp_path: Path) -> None:
     agent, _ = specialist(
         "mcp",

@@ -190,6 +190,9 @@ async def test_a_model_without_tools_picks_one_action_per_turn_with_errors_fed_b
     assert any(
         f.startswith("That reply could not be used: unknown action 'clik'") for f in feedback
     )
+    # The rejected choice is on the record too, not only fed back.
+    failed = [d for k, d in run.events if k == "action_failed"]
+    assert [(d["action"], d["problem"]) for d in failed] == [("clik", "unknown_tool")]
     assert (
         "The second page says: opened in a new tab." in run.model.requests[1].messages[-2].content
     )
@@ -224,6 +227,10 @@ async def test_the_step_stops_at_its_action_limit(
     assert last.tool_choice == "done"
     assert "You have used all 2 actions of this step." in last.messages[-1].content
     assert reply.error is None
+    failed = [d for k, d in run.events if k == "action_failed"]
+    assert [(d["action"], d["problem"], d["arguments"]) for d in failed] == [
+        ("scroll", "not_run", '{"direction": "down"}')
+    ]
 
 
 async def test_without_a_final_done_the_reply_lists_what_was_done(
