@@ -23,7 +23,7 @@ from specialists.models.protocol import ToolSpec
 from specialists.models.structured import describe
 from specialists.record import Problem
 from specialists.web_surfer import act_browse, act_elements, act_read, toolbox
-from specialists.web_surfer.driver import ActionError, NotApproved
+from specialists.web_surfer.driver import ActionError, Refused
 from specialists.web_surfer.limits import RESULT_MAX_CHARS, cap
 from specialists.web_surfer.observe import Observation
 from specialists.web_surfer.redaction import MASK, Secrets
@@ -235,7 +235,7 @@ async def _run(env: ActionEnv, action: Action, args: Args) -> tuple[str, Problem
     try:
         async with asyncio.timeout(_budget(env)):
             return await action.run(env, args), None
-    except NotApproved as exc:
+    except Refused as exc:
         return f"error: {exc}", "refused"
     except ActionError as exc:
         return f"error: {exc}", "failed"
