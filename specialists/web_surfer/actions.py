@@ -157,8 +157,22 @@ def parse(name: str, arguments: str | dict[str, Any]) -> tuple[Action, Args]:
 
 def rejected(env: ActionEnv, name: str, arguments: str | dict[str, Any], exc: BadCall) -> None:
     """Record a call that was not run because the model got it wrong."""
-    raw = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
-    record.action_failed(env.context, name, exc.problem, str(exc), env.driver.secrets.redact(raw))
+    shown = unrun_arguments(arguments, env.driver.secrets)
+    record.action_failed(env.context, name, exc.problem, str(exc), shown)
+
+
+def unrun_arguments(arguments: str | dict[str, Any], secrets: Secrets) -> str:
+    """A call's arguments as they may be recorded though it never ran: known secrets
+    masked, and a text the model marked `secret` too (it was never registered as one)."""
+    raw: Any = arguments
+    if isinstance(arguments, str):
+        try:
+            raw = json.loads(arguments or "{}")
+        except json.JSONDecodeError:
+            return secrets.redact(arguments)
+    if isinstance(raw, dict) and raw.get("secret") and "text" in raw:
+        raw = {**raw, "text": MASK}
+    return secrets.redact(json.dumps(raw, ensure_ascii=False))
 
 
 def _budget(env: ActionEnv) -> float:

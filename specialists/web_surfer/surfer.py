@@ -32,6 +32,7 @@ from specialists.web_surfer.actions import (
     perform,
     rejected,
     tool_specs,
+    unrun_arguments,
 )
 from specialists.web_surfer.discovery import BrowserUnavailable
 from specialists.web_surfer.documents import FileIntake
@@ -162,7 +163,7 @@ class WebSurfer:
         return content.strip() or None
 
     def _not_run(self, env: ActionEnv, call: ToolCall, why: str) -> Outcome:
-        arguments = self.driver.secrets.redact(call.arguments)
+        arguments = unrun_arguments(call.arguments, self.driver.secrets)
         record.action_failed(env.context, call.name, "not_run", why, arguments)
         return Outcome(call.name, f"not run: {why}", ok=False)
 
