@@ -166,8 +166,10 @@ class FileSurfer:
             instruction, SYSTEM + NO_TOOLS.format(actions=listing), context.notes
         )
         record.observed(context, self._where())
+        recorded = False  # whether `check` already recorded this attempt's failure
 
         def check(action: tools.OneAction, final: bool) -> None:
+            nonlocal recorded
             try:
                 (_only_done if final else tools.check_action)(action)
             except ValueError as exc:  # fed back to the model; recorded for the run
@@ -175,7 +177,15 @@ class FileSurfer:
                 arguments = action.arguments()
                 arguments.pop("password", None)
                 record.action_failed(context, action.tool, problem, str(exc), arguments)
+                recorded = True
                 raise
+
+        def invalid(attempt: int, error: str) -> None:
+            """A reply that is no action at all (an unknown tool's name, not JSON)."""
+            nonlocal recorded
+            if not recorded:
+                record.action_failed(context, "(no valid action)", "bad_arguments", error)
+            recorded = False
 
         last = ""
         for actions in range(self._settings.max_actions + 1):
@@ -188,6 +198,7 @@ class FileSurfer:
                 messages=_compact(messages),
                 schema=tools.OneAction,
                 check=functools.partial(check, final=final),
+                on_invalid=invalid,
             )
             if action.tool == tools.DONE:
                 return Outcome(action.answer, last)
