@@ -43,6 +43,8 @@ class Event(BaseModel):
 
 
 class RunStarted(Event):
+    """A run began: its task, team and limits."""
+
     type: Literal["run_started"] = "run_started"
     task: str
     team: list[str]
@@ -50,26 +52,36 @@ class RunStarted(Event):
 
 
 class RunResumed(Event):
+    """An unfinished run was resumed from its checkpoint."""
+
     type: Literal["run_resumed"] = "run_resumed"
     from_round: int
 
 
 class FactsGathered(Event):
+    """The facts of the task ledger, when the run starts."""
+
     type: Literal["facts_gathered"] = "facts_gathered"
     facts: Facts
 
 
 class PlanMade(Event):
+    """The first plan."""
+
     type: Literal["plan_made"] = "plan_made"
     plan: Plan
     revision: int
 
 
 class RoundStarted(Event):
+    """A round began (the event's `round` is its number)."""
+
     type: Literal["round_started"] = "round_started"
 
 
 class ProgressAssessed(Event):
+    """The round's progress ledger."""
+
     type: Literal["progress_assessed"] = "progress_assessed"
     ledger: ProgressLedger
 
@@ -92,6 +104,8 @@ class LedgerUnusable(Event):
 
 
 class StallDetected(Event):
+    """The round counted as a stall, and why."""
+
     type: Literal["stall_detected"] = "stall_detected"
     count: int
     max_stalls: int
@@ -99,6 +113,8 @@ class StallDetected(Event):
 
 
 class Replanned(Event):
+    """New facts and a new plan after too many stalls."""
+
     type: Literal["replanned"] = "replanned"
     reason: str
     revision: int
@@ -114,12 +130,16 @@ class TeamReset(Event):
 
 
 class Delegated(Event):
+    """The orchestrator handed an instruction to a team member."""
+
     type: Literal["delegated"] = "delegated"
     speaker: str
     instruction: str
 
 
 class Replied(Event):
+    """A team member's reply to its instruction."""
+
     type: Literal["replied"] = "replied"
     speaker: str
     text: str
@@ -131,6 +151,8 @@ class Replied(Event):
 
 
 class SpecialistActivity(Event):
+    """Something a specialist did during its step (an action, a code run, a tool call)."""
+
     type: Literal["specialist_activity"] = "specialist_activity"
     speaker: str
     kind: str
@@ -184,6 +206,8 @@ def from_activity(speaker: str, kind: str, data: Mapping[str, Any]) -> Event:
 
 
 class ModelCalled(Event):
+    """One model call: role, purpose, tokens, cost, time."""
+
     type: Literal["model_called"] = "model_called"
     role: str
     purpose: str
@@ -199,6 +223,8 @@ class ModelCalled(Event):
 
 
 class ModelRetry(Event):
+    """A model call failed and is retried after a wait."""
+
     type: Literal["model_retry"] = "model_retry"
     role: str
     purpose: str
@@ -208,6 +234,8 @@ class ModelRetry(Event):
 
 
 class ModelFailed(Event):
+    """A model call failed for good."""
+
     type: Literal["model_failed"] = "model_failed"
     role: str
     purpose: str
@@ -215,6 +243,8 @@ class ModelFailed(Event):
 
 
 class ApprovalRequested(Event):
+    """A specialist asked to take a side-effecting action."""
+
     type: Literal["approval_requested"] = "approval_requested"
     specialist: str
     action: str
@@ -223,6 +253,8 @@ class ApprovalRequested(Event):
 
 
 class ApprovalDecided(Event):
+    """The decision on it, and who made it."""
+
     type: Literal["approval_decided"] = "approval_decided"
     specialist: str
     action: str
@@ -243,6 +275,8 @@ class HumanWaiting(Event):
 
 
 class HumanAnswered(Event):
+    """A person's answer to a question or an approval, over the service."""
+
     type: Literal["human_answered"] = "human_answered"
     id: str
     kind: Literal["question", "approval"]
@@ -251,16 +285,22 @@ class HumanAnswered(Event):
 
 
 class LimitReached(Event):
+    """A limit stopped the run (or it was cancelled, or its model failed)."""
+
     type: Literal["limit_reached"] = "limit_reached"
     reason: StopReason
     detail: str
 
 
 class CheckpointSaved(Event):
+    """The run's state was saved."""
+
     type: Literal["checkpoint_saved"] = "checkpoint_saved"
 
 
 class FinalAnswer(Event):
+    """The final answer, its evidence and status."""
+
     type: Literal["final_answer"] = "final_answer"
     status: FinalStatus
     answer: str
@@ -269,6 +309,8 @@ class FinalAnswer(Event):
 
 
 class RunFinished(Event):
+    """The run ended: status, stop reason and totals."""
+
     type: Literal["run_finished"] = "run_finished"
     status: FinalStatus
     stop_reason: StopReason
