@@ -53,9 +53,9 @@ from orchestrator.events import (
     Replied,
     RoundStarted,
     RunFinished,
-    SpecialistActivity,
     StallDetected,
     TeamReset,
+    from_activity,
 )
 from orchestrator.state import FinalResult, Phase, RunState, Stop
 from specialists.base import Approve, NotifyContent, Reply, Specialist, StepContext
@@ -454,7 +454,7 @@ class Conductor:
 
         def notify(kind: str, data: Mapping[str, Any], content: Mapping[str, Any]) -> None:
             kept = dict(content) if content and bus.wants_content else None  # else not held
-            bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data), content=kept))
+            bus.emit(from_activity(speaker, kind, data, kept))
 
         return notify
 

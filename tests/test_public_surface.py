@@ -70,7 +70,7 @@ def test_every_public_name_exists() -> None:
 
 
 def test_event_types_are_stable() -> None:
-    assert len(EVENT_TYPES) == 27
+    assert len(EVENT_TYPES) == 29
     assert {
         "run_started",
         "progress_assessed",
@@ -78,6 +78,8 @@ def test_event_types_are_stable() -> None:
         "replanned",
         "final_answer",
         "run_finished",
+        "action_failed",
+        "specialist_observed",
     } <= EVENT_TYPES
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class Outcome:
     passed: bool
     failures: list[str] = field(default_factory=list)
     error: str | None = None  # the scenario could not run at all
+    warnings: list[str] = field(default_factory=list)  # said even when it passed
     result: FinalResult | None = None
     run_dir: Path | None = None
     seconds: float = 0.0
@@ -77,16 +79,23 @@ def substitute(value: Any, values: Mapping[str, str], parts: tuple[str | int, ..
     return value
 
 
-def _check_fixtures(path: Path, located: Located[Scenario]) -> None:
+def _check_references(path: Path, located: Located[Scenario]) -> None:
+    """What the schema alone cannot check: fixtures exist, expectations name the team."""
     base, scenario = path.parent, located.value
     for i, fixture in enumerate(scenario.fixtures.files):
         if not (base / fixture.src).exists():
             raise located.error(
                 ("fixtures", "files", i, "src"), f"{base / fixture.src} does not exist"
             )
-    for name, folder in scenario.fixtures.sites.items():
-        if not (base / folder).is_dir():
-            raise located.error(("fixtures", "sites", name), f"{base / folder} is not a folder")
+    for name, site in scenario.fixtures.sites.items():
+        if not (base / site.path).is_dir():
+            raise located.error(("fixtures", "sites", name), f"{base / site.path} is not a folder")
+    for speaker in scenario.expect.reply_contains:
+        if speaker not in scenario.team:
+            raise located.error(
+                ("expect", "reply_contains", speaker),
+                f"{speaker!r} is not on the team ({', '.join(scenario.team)})",
+            )
 
 
 def _settings(scenario: Scenario, runs_dir: Path) -> Settings:
@@ -132,7 +141,7 @@ def build_config(
     data["approval_rules"] = [r.model_dump() for r in scenario.approvals.rules]
     data["sites"] = {
         name: SiteConfig(
-            path=str((path.parent / scenario.fixtures.sites[name]).resolve()), port=port
+            path=str((path.parent / scenario.fixtures.sites[name].path).resolve()), port=port
         ).model_dump()
         for name, (_, port) in site_urls.items()
     }
@@ -152,9 +161,12 @@ async def run_one(
         located = load_located(path, Scenario)
         scenario = located.value
         outcome.name = scenario.name
-        _check_fixtures(path, located)
-        folders = {n: (path.parent / f, 0) for n, f in scenario.fixtures.sites.items()}
-        with sites.serve(folders) as running:
+        _check_references(path, located)
+        folders = {
+            name: (path.parent / site.path, site.port or 0)
+            for name, site in scenario.fixtures.sites.items()
+        }
+        with _serve(located, folders) as running:
             urls = {name: (site.url, site.port) for name, site in running.items()}
             try:
                 config = build_config(path, scenario, runs_dir, urls)
@@ -171,15 +183,30 @@ async def run_one(
                 store, subscribers=subscribers(), environ=environ, sites_running=True
             )
         outcome.result = result
+        events = list(store.events())
         outcome.failures = expectations.check(
-            scenario.expect, result, list(store.events()), _unused(store, config)
+            scenario.expect, result, events, _unused(store, config)
         )
+        scripted = isinstance(scenario.model, ScriptedChoice)
+        outcome.warnings = expectations.warnings(scenario.expect, events, scripted)
         outcome.passed = not outcome.failures
     except (OrchestratorError, ModelError) as exc:
         outcome.error = str(exc)
         outcome.failures = [str(exc)]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+@contextlib.contextmanager
+def _serve(
+    located: Located[Scenario], folders: Mapping[str, tuple[Path, int]]
+) -> Iterator[dict[str, sites.Site]]:
+    """The fixture sites, served; a fixed port that cannot be had names its field."""
+    try:
+        with sites.serve(folders) as running:
+            yield running
+    except sites.PortTaken as exc:
+        raise located.error(("fixtures", "sites", exc.name, "port"), str(exc)) from None
 
 
 def copy_fixture(src: Path, dest: Path) -> None:
