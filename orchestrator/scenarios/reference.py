@@ -335,7 +335,11 @@ def _events() -> list[str]:
     for cls in get_args(get_args(AnyEvent)[0]):
         kind = cls.model_fields["type"].default
         doc = inspect.getdoc(cls) if "__doc__" in cls.__dict__ and cls.__doc__ else ""
-        fields = ", ".join(f"`{n}`" for n in cls.model_fields if n not in {"type", *_STAMPS})
+        fields = ", ".join(
+            f"`{n}`"
+            for n, info in cls.model_fields.items()
+            if n not in {"type", *_STAMPS} and not info.exclude  # never in the log
+        )
         what = _cell(doc or "") + (f" Fields: {fields}." if fields else "")
         lines.append(f"| `{kind}` | {what.strip()} |")
     return [*lines, ""]
