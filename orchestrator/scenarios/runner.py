@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +26,8 @@ from specialists.models.protocol import ModelError
 
 # `\{{name}}` is the text `{{name}}` itself: how text that is not ours (a GAIA question)
 # keeps its braces through substitution.
+INDEXES = "indexes"  # in the run directory: the search indexes `fixtures.indexes` builds
+
 PLACEHOLDER = re.compile(r"(\\?)\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 
 
@@ -84,9 +89,13 @@ def _check_fixtures(path: Path, located: Located[Scenario]) -> None:
             raise located.error(
                 ("fixtures", "files", i, "src"), f"{base / fixture.src} does not exist"
             )
-    for name, folder in scenario.fixtures.sites.items():
-        if not (base / folder).is_dir():
-            raise located.error(("fixtures", "sites", name), f"{base / folder} is not a folder")
+    for kind, folders in (
+        ("sites", scenario.fixtures.sites),
+        ("indexes", scenario.fixtures.indexes),
+    ):
+        for name, folder in folders.items():
+            if not (base / folder).is_dir():
+                raise located.error(("fixtures", kind, name), f"{base / folder} is not a folder")
 
 
 def _settings(scenario: Scenario, runs_dir: Path) -> Settings:
@@ -116,8 +125,13 @@ def build_config(
     config = session.new_config(scenario.task, settings, source=source or f"scenario:{path}")
     values = {f"sites.{name}": url for name, (url, _) in site_urls.items()}
     values["workspace"] = str((runs_dir / config.run_id / WORKSPACE).resolve())
+    for name in scenario.fixtures.indexes:
+        values[f"indexes.{name}"] = str(index_path(runs_dir / config.run_id, name).resolve())
     data = config.model_dump(by_alias=True)
     data["task"] = substitute(scenario.task, values, ("task",))
+    data["settings"]["specialists"] = substitute(
+        data["settings"]["specialists"], values, ("specialists",)
+    )
     if scenario.human is not None:
         replies = substitute(scenario.human, values, ("human",))
         data["human"] = HumanConfig(mode="scripted", replies=replies).model_dump()
@@ -162,6 +176,7 @@ async def run_one(
                 raise located.error(exc.parts, str(exc)) from None
             store = session.start(config, runs_dir)
             outcome.run_dir = store.root
+            await asyncio.to_thread(build_indexes, path, located, store.root)
             for fixture in scenario.fixtures.files:
                 copy_fixture(
                     path.parent / fixture.src,
@@ -180,6 +195,31 @@ async def run_one(
         outcome.failures = [str(exc)]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def index_path(run_dir: Path, name: str) -> Path:
+    return run_dir / INDEXES / f"{name}.sqlite"
+
+
+def build_indexes(path: Path, located: Located[Scenario], run_dir: Path) -> None:
+    """Each `fixtures.indexes` folder indexed as `orchestrator index build FOLDER` does."""
+    # deferred: the builder's parsers are needed only by scenarios that index a folder
+    from specialists.web_surfer.search.index_build import (
+        DEFAULT_EXCLUDES,
+        BuildError,
+        build_from_folder,
+    )
+
+    for name, folder in located.value.fixtures.indexes.items():
+        try:
+            build_from_folder(
+                path.parent / folder,
+                index_path(run_dir, name),
+                exclude=DEFAULT_EXCLUDES,
+                jobs=min(os.cpu_count() or 1, 8),
+            )
+        except (BuildError, OSError, sqlite3.Error) as exc:
+            raise located.error(("fixtures", "indexes", name), f"cannot index it: {exc}") from None
 
 
 def copy_fixture(src: Path, dest: Path) -> None:
