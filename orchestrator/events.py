@@ -9,6 +9,7 @@ Schema versions:
   2: `team_reset` names the members reset; `replied` carries its screenshot's path;
      progress ledgers carry `new_facts`.
      (2, additive) `human_waiting` / `human_answered`: a person asked over the service.
+     (2, additive) `model_call_started` and `activity_started`: a wait has begun.
 """
 
 from __future__ import annotations
@@ -133,6 +134,16 @@ class SpecialistActivity(Event):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class ActivityStarted(Event):
+    """A specialist began something that takes a while (`code_run`, `action`, `tool_call`);
+    the `specialist_activity` of the same kind says how it ended."""
+
+    type: Literal["activity_started"] = "activity_started"
+    speaker: str
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class ModelCalled(Event):
     type: Literal["model_called"] = "model_called"
     role: str
@@ -146,6 +157,16 @@ class ModelCalled(Event):
     # The structured-output rung the call was made on (json_schema, json_object_schema,
     # tool, json_object); None for an unstructured call or the plain-text rung.
     output_mode: str | None = None
+
+
+class ModelCallStarted(Event):
+    """A model call (or a retry of one) was sent; `model_called` or `model_retry` follows.
+    It says what a run is waiting for while the model thinks."""
+
+    type: Literal["model_call_started"] = "model_call_started"
+    role: str
+    purpose: str
+    attempt: int = 1
 
 
 class ModelRetry(Event):
@@ -253,7 +274,9 @@ AnyEvent = Annotated[
     | Delegated
     | Replied
     | SpecialistActivity
+    | ActivityStarted
     | ModelCalled
+    | ModelCallStarted
     | ModelRetry
     | ModelFailed
     | ApprovalRequested

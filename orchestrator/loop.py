@@ -37,6 +37,7 @@ from ledgers import (
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder
 from orchestrator.events import (
+    ActivityStarted,
     Delegated,
     EventBus,
     FactsGathered,
@@ -291,6 +292,7 @@ class Conductor:
             approve=self.deps.approve,
             notify=self._notifier(speaker),
             notes=notes,
+            started=self._starter(speaker),
         )
         started = self.deps.clock()
         try:
@@ -437,6 +439,12 @@ class Conductor:
             self.deps.bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data)))
 
         return notify
+
+    def _starter(self, speaker: str) -> Callable[[str, Mapping[str, Any]], None]:
+        def started(kind: str, data: Mapping[str, Any]) -> None:
+            self.deps.bus.emit(ActivityStarted(speaker=speaker, kind=kind, data=dict(data)))
+
+        return started
 
     def _check_plan(self, plan: PlanDraft | ReplanDraft) -> None:
         names = self.state.team_names()

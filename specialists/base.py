@@ -49,6 +49,10 @@ Approve = Callable[[ApprovalRequest], Awaitable[bool]]
 Notify = Callable[[str, Mapping[str, Any]], None]
 
 
+def _ignore(kind: str, data: Mapping[str, Any]) -> None:
+    return None
+
+
 class HumanChannel(Protocol):
     """Where questions for a person go. `None` means no person is available."""
 
@@ -68,6 +72,10 @@ class StepContext:
     # The team notes for this step (task, plan, findings, the team's conversation),
     # bounded for this specialist's model and fenced: put them in the first model message.
     notes: str = ""
+    # An activity that takes a while has begun: started("code_run", {"waiting_for":
+    # "program running", ...}) before the program runs, notify("code_run", {...}) when it
+    # has ended. `waiting_for` is what the person's spinner line says meanwhile.
+    started: Notify = _ignore
 
 
 @runtime_checkable

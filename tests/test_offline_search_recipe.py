@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.config import load_settings
-from orchestrator.events import SpecialistActivity
+from orchestrator.events import ActivityStarted, SpecialistActivity
 from orchestrator.store import RunStore, list_runs
 from specialists.web_surfer.policy import UrlPolicy
 from specialists.web_surfer.search_box import index_file_roots
@@ -106,3 +106,12 @@ def test_the_shipped_scenario_runs_the_recipe_in_a_real_browser(tmp_path: Path) 
     assert "(from local):\n1. [json — JSON encoder" in actions[0]["detail"]  # the index ...
     assert actions[1]["detail"] == f"opened {JSON_PAGE}"  # ... opened, not refused
     assert "occurs 1 time(s)" in actions[2]["detail"]  # the signature is on the page
+    # each action announced what the spinner line says while it runs, before it ran
+    started = [e for e in events if isinstance(e, ActivityStarted)]
+    assert [(e.data["name"], e.data["waiting_for"]) for e in started] == [
+        ("search", "searching"),
+        ("visit_url", "page loading"),
+        ("find_on_page", "find_on_page in the browser"),
+    ]
+    ended = [e for e in events if isinstance(e, SpecialistActivity)]
+    assert all(s.seq < e.seq for s, e in zip(started, ended, strict=True))

@@ -118,6 +118,10 @@ class Coder:
         for index, block in enumerate(todo, 1):
             if not await context.approve(self._approval(block, executor)):
                 return ran, 0, block
+            context.started(
+                "code_run",
+                {"language": block.language, "block": index, "waiting_for": "program running"},
+            )
             result = await _run(executor, block, context.workspace, self._limits)
             ran.append(Ran(block, result))
             context.notify("code_run", report.event(executor, round_no, index, ran[-1]))

@@ -199,6 +199,7 @@ class FileSurfer:
             args = tools.parse(name, arguments)
         except tools.BadCall as exc:
             return f"{self.viewer.location()}\nError: {exc}"
+        context.started("action", {"name": name, "waiting_for": f"{name} (reading files)"})
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
         context.notify(
             "action",

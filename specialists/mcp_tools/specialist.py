@@ -160,6 +160,8 @@ class McpSpecialist:
         if not approved:
             self._notify(context, tool, args, 0.0, error="not approved")
             return f"Not run: calling {tool.name} was not approved. Answer without it."
+        waiting_for = f"tool {tool.name} running"
+        context.started("tool_call", {"name": tool.name, "waiting_for": waiting_for})
         started = time.monotonic()
         try:
             result = await self._connections[tool.server].call(tool.name, args)
