@@ -24,10 +24,10 @@ from orchestrator.store import WORKSPACE, RunStore
 from orchestrator.yamlfile import Located, load_located
 from specialists.models.protocol import ModelError
 
-# `\{{name}}` is the text `{{name}}` itself: how text that is not ours (a GAIA question)
-# keeps its braces through substitution.
 INDEXES = "indexes"  # in the run directory: the search indexes `fixtures.indexes` builds
 
+# `\{{name}}` is the text `{{name}}` itself: how text that is not ours (a GAIA question)
+# keeps its braces through substitution.
 PLACEHOLDER = re.compile(r"(\\?)\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 
 
