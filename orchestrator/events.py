@@ -14,6 +14,7 @@ Schema versions:
      `.seconds`. `content` on `model_called` / `specialist_activity` is never persisted.
      (2, additive) `action_failed` / `specialist_observed`: a specialist's failed or refused
      action, and what its model was shown (`specialists.record`).
+     (2, additive) `model_call_started` and `activity_started`: a wait has begun.
 """
 
 from __future__ import annotations
@@ -229,6 +230,16 @@ def from_activity(
     return SpecialistActivity(speaker=speaker, kind=kind, data=dict(data), content=content)
 
 
+class ActivityStarted(Event):
+    """A specialist began something that takes a while (`code_run`, `action`, `tool_call`);
+    the `specialist_activity` of the same kind says how it ended."""
+
+    type: Literal["activity_started"] = "activity_started"
+    speaker: str
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class ModelCalled(Event):
     """One model call: role, purpose, tokens, cost, time."""
 
@@ -249,6 +260,16 @@ class ModelCalled(Event):
     # (a trace with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). Excluded from every
     # dump, so prompts never fill the run's log: they live only as long as the event.
     content: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
+
+
+class ModelCallStarted(Event):
+    """A model call (or a retry of one) was sent; `model_called` or `model_retry` follows.
+    It says what a run is waiting for while the model thinks."""
+
+    type: Literal["model_call_started"] = "model_call_started"
+    role: str
+    purpose: str
+    attempt: int = 1
 
 
 class ModelRetry(Event):
@@ -382,7 +403,9 @@ AnyEvent = Annotated[
     | SpecialistActivity
     | ActionFailed
     | SpecialistObserved
+    | ActivityStarted
     | ModelCalled
+    | ModelCallStarted
     | ModelRetry
     | ModelFailed
     | ApprovalRequested

@@ -40,6 +40,7 @@ from ledgers import (
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder
 from orchestrator.events import (
+    ActivityStarted,
     Delegated,
     EventBus,
     FactsGathered,
@@ -307,6 +308,7 @@ class Conductor:
             notes=notes,
             notify_content=notify,
             check_budget=self._budget_in_step,
+            started=self._starter(speaker),
         )
         await self.deps.mark(state.rounds, speaker, instruction)
         started = self.deps.clock()
@@ -457,6 +459,12 @@ class Conductor:
             bus.emit(from_activity(speaker, kind, data, kept))
 
         return notify
+
+    def _starter(self, speaker: str) -> Callable[[str, Mapping[str, Any]], None]:
+        def started(kind: str, data: Mapping[str, Any]) -> None:
+            self.deps.bus.emit(ActivityStarted(speaker=speaker, kind=kind, data=dict(data)))
+
+        return started
 
     def _check_plan(self, plan: PlanDraft | ReplanDraft) -> None:
         names = self.state.team_names()

@@ -70,9 +70,11 @@ def test_every_public_name_exists() -> None:
 
 
 def test_event_types_are_stable() -> None:
-    assert len(EVENT_TYPES) == 29
+    assert len(EVENT_TYPES) == 31
     assert {
         "run_started",
+        "model_call_started",
+        "activity_started",
         "progress_assessed",
         "stall_detected",
         "replanned",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ from orchestrator.state import FinalResult, HumanConfig, RunConfig, SiteConfig
 from orchestrator.store import WORKSPACE, RunStore
 from orchestrator.yamlfile import Located, load_located
 from specialists.models.protocol import ModelError
+
+INDEXES = "indexes"  # in the run directory: the search indexes `fixtures.indexes` builds
 
 # `\{{name}}` is the text `{{name}}` itself: how text that is not ours (a GAIA question)
 # keeps its braces through substitution.
@@ -90,6 +95,9 @@ def _check_references(path: Path, located: Located[Scenario]) -> None:
     for name, site in scenario.fixtures.sites.items():
         if not (base / site.path).is_dir():
             raise located.error(("fixtures", "sites", name), f"{base / site.path} is not a folder")
+    for name, folder in scenario.fixtures.indexes.items():
+        if not (base / folder).is_dir():
+            raise located.error(("fixtures", "indexes", name), f"{base / folder} is not a folder")
     for speaker in scenario.expect.reply_contains:
         if speaker not in scenario.team:
             raise located.error(
@@ -125,8 +133,13 @@ def build_config(
     config = session.new_config(scenario.task, settings, source=source or f"scenario:{path}")
     values = {f"sites.{name}": url for name, (url, _) in site_urls.items()}
     values["workspace"] = str((runs_dir / config.run_id / WORKSPACE).resolve())
+    for name in scenario.fixtures.indexes:
+        values[f"indexes.{name}"] = str(index_path(runs_dir / config.run_id, name).resolve())
     data = config.model_dump(by_alias=True)
     data["task"] = substitute(scenario.task, values, ("task",))
+    data["settings"]["specialists"] = substitute(
+        data["settings"]["specialists"], values, ("specialists",)
+    )
     if scenario.human is not None:
         replies = substitute(scenario.human, values, ("human",))
         data["human"] = HumanConfig(mode="scripted", replies=replies).model_dump()
@@ -174,6 +187,7 @@ async def run_one(
                 raise located.error(exc.parts, str(exc)) from None
             store = session.start(config, runs_dir)
             outcome.run_dir = store.root
+            await asyncio.to_thread(build_indexes, path, located, store.root)
             for fixture in scenario.fixtures.files:
                 copy_fixture(
                     path.parent / fixture.src,
@@ -207,6 +221,31 @@ def _serve(
             yield running
     except sites.PortTaken as exc:
         raise located.error(("fixtures", "sites", exc.name, "port"), str(exc)) from None
+
+
+def index_path(run_dir: Path, name: str) -> Path:
+    return run_dir / INDEXES / f"{name}.sqlite"
+
+
+def build_indexes(path: Path, located: Located[Scenario], run_dir: Path) -> None:
+    """Each `fixtures.indexes` folder indexed as `orchestrator index build FOLDER` does."""
+    # deferred: the builder's parsers are needed only by scenarios that index a folder
+    from specialists.web_surfer.search.index_build import (
+        DEFAULT_EXCLUDES,
+        BuildError,
+        build_from_folder,
+    )
+
+    for name, folder in located.value.fixtures.indexes.items():
+        try:
+            build_from_folder(
+                path.parent / folder,
+                index_path(run_dir, name),
+                exclude=DEFAULT_EXCLUDES,
+                jobs=min(os.cpu_count() or 1, 8),
+            )
+        except (BuildError, OSError, sqlite3.Error) as exc:
+            raise located.error(("fixtures", "indexes", name), f"cannot index it: {exc}") from None
 
 
 def copy_fixture(src: Path, dest: Path) -> None:

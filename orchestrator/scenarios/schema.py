@@ -13,6 +13,7 @@ model:                                       # or a real one: `model: openai:gpt
 fixtures:
   files: [{src: data/report.pdf, dest: report.pdf}]
   sites: {docs: sites/docs, shop: {path: sites/shop, port: 8765}}   # on 127.0.0.1
+  indexes: {docs: /usr/share/doc/python3-doc/html}   # a search index: {{indexes.docs}}
 expect:
   status: solved
   stop_reason: satisfied
@@ -123,6 +124,14 @@ class Fixtures(BaseModel):
     )
     sites: dict[str, SiteFixture] = Field(
         default_factory=dict, description="Site name → the folder to serve (or a site)."
+    )
+    indexes: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Index name → folder (relative to the scenario file), built as "
+            "`orchestrator index build FOLDER` does into the run directory; "
+            "`{{indexes.NAME}}` is its path."
+        ),
     )
 
     @field_validator("files", mode="before")

@@ -168,6 +168,10 @@ class Coder:
             if not await context.approve(self._approval(block, executor)):
                 record.action_failed(context, ACTION, "refused", "approval denied", _shown(block))
                 return ran, 0, block
+            context.started(
+                "code_run",
+                {"language": block.language, "block": index, "waiting_for": "program running"},
+            )
             result = await _run(executor, block, context.workspace, self._limits)
             ran.append(Ran(block, result))
             context.report(

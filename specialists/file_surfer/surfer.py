@@ -295,6 +295,7 @@ class FileSurfer:
         except tools.BadCall as exc:
             record.action_failed(context, name, exc.problem, str(exc), _without_password(arguments))
             return f"{self.viewer.location()}\nError: {exc}"
+        context.started("action", {"name": name, "waiting_for": f"{name} (reading files)"})
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
         shown = args.model_dump(exclude={"password"})  # never recorded
         context.report(

@@ -183,6 +183,8 @@ class McpSpecialist:
             self._notify(context, tool, args, 0.0, error="not approved")
             record.action_failed(context, name, "refused", "not approved", args)
             return f"Not run: calling {tool.name} was not approved. Answer without it."
+        waiting_for = f"tool {tool.name} running"
+        context.started("tool_call", {"name": tool.name, "waiting_for": waiting_for})
         started = time.monotonic()
         try:
             result = await self._connections[tool.server].call(tool.name, args)

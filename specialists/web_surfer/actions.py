@@ -175,6 +175,18 @@ def unrun_arguments(arguments: str | dict[str, Any], secrets: Secrets) -> str:
     return secrets.redact(json.dumps(raw, ensure_ascii=False))
 
 
+# What an action waits for, as the person watching the spinner line reads it.
+WAITS = {
+    "visit_url": "page loading",
+    "back": "page loading",
+    "forward": "page loading",
+    "search": "searching",
+    "read_page": "reading the page",
+    "answer_question": "reading the page",
+    "download": "downloading",
+}
+
+
 def _budget(env: ActionEnv) -> float:
     s = env.driver.settings
     return s.navigation_timeout + s.settle_timeout + s.action_timeout + 10
@@ -195,6 +207,8 @@ async def perform(
         env.restarts.append(restarted)
         env.context.notify("browser_restarted", {"reason": restarted})
     env.driver.guard.approver = env.approve_request  # requests the action leads to
+    waiting_for = WAITS.get(name, f"{name} in the browser")
+    env.context.started("action", {"name": name, "waiting_for": waiting_for})
     try:
         return await _perform(env, name, action, args, marks=marks)
     finally:

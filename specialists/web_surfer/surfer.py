@@ -47,7 +47,7 @@ from specialists.web_surfer.driver import Driver
 from specialists.web_surfer.observe import Observation
 from specialists.web_surfer.redaction import recorded_message
 from specialists.web_surfer.reply import build_reply
-from specialists.web_surfer.search_box import SearchBox, SearchFactory
+from specialists.web_surfer.search_box import SearchBox, SearchFactory, index_file_roots
 from specialists.web_surfer.settings import WebSurferSettings, load_settings
 from specialists.web_surfer.tabs_state import restore_tabs, save_tabs
 from specialists.web_surfer.toolbox import NAME, ActionEnv, DoneArgs
@@ -101,6 +101,8 @@ class WebSurfer:
             os.environ if environ is None else environ,
             factory=search_factory,
         )
+        # The results of a folder's index are file:// URLs: opening them is the point.
+        self.driver.policy.allow_files_under(index_file_roots(settings.search))
 
     @property
     def _vision(self) -> bool:
