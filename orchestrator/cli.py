@@ -439,12 +439,23 @@ def _run_row(path: Path) -> list[str]:
 
 
 @app.command()
-def show(run: RunArg, config: ConfigOpt = None) -> None:
+def show(
+    run: RunArg,
+    config: ConfigOpt = None,
+    observations: Annotated[
+        bool,
+        typer.Option(
+            "--observations",
+            "-o",
+            help="Show whole what each specialist saw (a page's elements with their ids).",
+        ),
+    ] = False,
+) -> None:
     """Print a readable transcript of a run: facts, plans, every round, the final answer."""
     try:
         store = RunStore.open(_find_run(run, config))
         store.load_config()
-        view = LiveView(console, reply_chars=4000)
+        view = LiveView(console, reply_chars=4000, observations=observations)
         for event in store.events():
             view(event)
         finished = store.load_result() is not None
@@ -509,6 +520,16 @@ def scenario_run(
         )
         for failure in outcome.failures:
             console.print(f"     [red]- {escape(failure)}[/]", highlight=False, soft_wrap=True)
+        for warning in outcome.warnings:
+            console.print(
+                f"     [yellow]warning: {escape(warning)}[/]", highlight=False, soft_wrap=True
+            )
+        if outcome.warnings and outcome.run_dir is not None:
+            console.print(
+                f"     [dim]what each specialist saw: orchestrator show -o {escape(str(outcome.run_dir))}[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     try:
         outcomes = asyncio.run(run_many(files, runs_dir, subscribers=subscribers, on_done=progress))

@@ -36,9 +36,15 @@ class ScriptedModelConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    script: dict[Purpose, list[ScriptedReply]]
-    capabilities: CapabilityOverrides = Field(default_factory=CapabilityOverrides)
-    pricing: Pricing | None = None
+    script: dict[Purpose, list[ScriptedReply]] = Field(
+        description="Purpose → its replies, in order (see the script keys)."
+    )
+    capabilities: CapabilityOverrides = Field(
+        default_factory=CapabilityOverrides,
+        description="What the scripted model can do (default: everything but vision); "
+        "`tools: false` makes specialists ask for one JSON action per turn instead.",
+    )
+    pricing: Pricing | None = Field(default=None, description="To test cost limits.")
 
 
 class Settings(BaseModel):

@@ -5,29 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from orchestrator.checks import FAIL, MARK, OK, WARN, Check
 from orchestrator.config import Settings, load_settings
+from orchestrator.doctor_coder import check_coder
 from orchestrator.errors import OrchestratorError
 from orchestrator.models.factory import NO_MODEL_ADVICE, create_client
 from orchestrator.models.spec import ModelSpec
 from orchestrator.session import ORCHESTRATOR_ROLE
 from specialists.models.protocol import Message, ModelError, ModelRequest
-
-OK, WARN, FAIL = "ok", "warn", "fail"
-MARK = {OK: "[green]✓[/]", WARN: "[yellow]![/]", FAIL: "[red]✗[/]"}
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    outcome: str
-    detail: str
 
 
 async def check_model(role: str, spec: ModelSpec, environ: Mapping[str, str]) -> Check:
@@ -150,22 +141,6 @@ async def check_search(settings: Settings, environ: Mapping[str, str]) -> Check:
     return Check("search", OK, line)
 
 
-async def check_sandbox() -> Check:
-    """The coder's default executor: does bubblewrap isolate code here, or only the fallback?"""
-    from specialists.coder.executors.sandbox import SandboxExecutor
-
-    executor = SandboxExecutor()
-    try:
-        await executor.start()
-    finally:
-        await executor.close()
-    if executor.isolated:
-        return Check(
-            "sandbox", OK, "bubblewrap isolates code: no network, read-only system, own uid"
-        )
-    return Check("sandbox", WARN, "; ".join(executor.warnings) or "bubblewrap unavailable")
-
-
 async def check_mcp_servers(settings: Settings) -> list[Check]:
     """Each configured MCP server (`specialists.mcp.servers`): started, and its tools listed."""
     raw = settings.specialists.get("mcp")
@@ -199,20 +174,6 @@ async def check_mcp_servers(settings: Settings) -> list[Check]:
     return checks
 
 
-def check_docker(settings: Settings) -> Check:
-    from specialists.coder.executors.base import ExecutorUnavailable
-    from specialists.coder.executors.engine import connect
-
-    image = settings.specialists.get("coder", {}).get("image", "orchestrator-sandbox:latest")
-    try:
-        client = connect(str(image))
-    except ExecutorUnavailable as exc:
-        return Check("docker", WARN, f"optional: {exc}")
-    version = client.version().get("Version", "?")
-    client.close()
-    return Check("docker", OK, f"Docker engine {version} with image {image}")
-
-
 async def run_checks(config: Path | None, environ: Mapping[str, str], console: Console) -> bool:
     checks: list[Check] = []
     try:
@@ -242,8 +203,7 @@ async def run_checks(config: Path | None, environ: Mapping[str, str], console: C
         checks.append(await check_browser(settings))
         checks.append(await check_search(settings, environ))
         checks += await check_mcp_servers(settings)
-    checks.append(await check_sandbox())
-    checks.append(await asyncio.to_thread(check_docker, settings or Settings()))
+    checks += await check_coder(settings or Settings())
     table = Table("", "check", "result", title="orchestrator doctor", show_lines=False)
     for check in checks:
         detail = "failed: see below" if check.outcome == FAIL else check.detail

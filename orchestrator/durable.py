@@ -1,7 +1,8 @@
 """Checkpoints as commits, and what a resume finds of a round a crash cut short.
 
 A round boundary commits: the `checkpoint_saved` event is logged, the checkpoint takes the
-log's length, and the store makes both durable (see `orchestrator.store`). Before a
+log's length and replaces the last one, and a background sync makes both durable (see
+`orchestrator.store` for what each `durability` promises). Before a
 delegation starts, it is marked in flight next to that commit (inflight.json), so a resume
 after a crash in the middle of a step knows that step may have partly happened and which
 actions had been approved in it, instead of silently doing it again.
@@ -49,8 +50,7 @@ class Checkpoints:
         await self._prepare(state)
         self._bus.emit(CheckpointSaved())  # inside what this checkpoint commits
         state.log_length = self._store.log_length()
-        # Serialised now, a consistent snapshot; written off the event loop.
-        await _to_the_end(self._store.write_checkpoint, state.model_dump_json(by_alias=True))
+        await self._write(self._store.write_checkpoint, state.model_dump_json(by_alias=True))
         self._log_length = state.log_length
         if self._store.durability == "round":
             self._dirty = True
@@ -66,13 +66,21 @@ class Checkpoints:
         inflight = Inflight(
             round=round, speaker=speaker, instruction=instruction, log_length=self._log_length
         )
-        await _to_the_end(self._store.write_inflight, inflight.model_dump_json())
+        await self._write(self._store.write_inflight, inflight.model_dump_json())
 
     async def settle(self) -> None:
         """Wait until every commit is on disk; raise `RunWriteError` if one failed."""
         job, self._syncing = self._syncing, None
         if job is not None:
             await _shielded(job)
+
+    async def _write(self, write: Callable[[str], None], text: str) -> None:
+        """Without an fsync a write only reaches the page cache: done here, it costs less
+        than handing it to a thread. With one (`durability: event`) it goes off the loop."""
+        if self._store.durability != "event":
+            write(text)
+        else:
+            await _shielded(asyncio.ensure_future(asyncio.to_thread(write, text)))
 
     async def _sync(self) -> None:
         while self._dirty:
@@ -84,10 +92,6 @@ class Checkpoints:
         if job is not None and job.done() and job.exception() is not None:
             self._syncing = None
             job.result()
-
-
-async def _to_the_end(write: Callable[[str], None], text: str) -> None:
-    await _shielded(asyncio.ensure_future(asyncio.to_thread(write, text)))
 
 
 async def _shielded(job: asyncio.Future[None]) -> None:

@@ -12,6 +12,9 @@ Schema versions:
      (2, additive) `delegation_interrupted`; `run_resumed.set_aside`.
      (2, additive) `model_called.finish_reason`; `model_failed.model`, `.error_type`,
      `.seconds`. `content` on `model_called` / `specialist_activity` is never persisted.
+     (2, additive) `action_failed` / `specialist_observed`: a specialist's failed or refused
+     action, and what its model was shown (`specialists.record`).
+     (2, additive) `model_call_started` and `activity_started`: a wait has begun.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from ledgers import Facts, FinalStatus, Plan, ProgressLedger, StopReason
+from specialists import record
+from specialists.record import ERROR_MAX_CHARS, OBSERVATION_MAX_CHARS, Problem, clip
 
 SCHEMA_VERSION = 2
 
@@ -45,6 +50,8 @@ class Event(BaseModel):
 
 
 class RunStarted(Event):
+    """A run began: its task, team and limits."""
+
     type: Literal["run_started"] = "run_started"
     task: str
     team: list[str]
@@ -52,6 +59,8 @@ class RunStarted(Event):
 
 
 class RunResumed(Event):
+    """An unfinished run was resumed from its checkpoint."""
+
     type: Literal["run_resumed"] = "run_resumed"
     from_round: int
     set_aside: int = Field(
@@ -70,21 +79,29 @@ class DelegationInterrupted(Event):
 
 
 class FactsGathered(Event):
+    """The facts of the task ledger, when the run starts."""
+
     type: Literal["facts_gathered"] = "facts_gathered"
     facts: Facts
 
 
 class PlanMade(Event):
+    """The first plan."""
+
     type: Literal["plan_made"] = "plan_made"
     plan: Plan
     revision: int
 
 
 class RoundStarted(Event):
+    """A round began (the event's `round` is its number)."""
+
     type: Literal["round_started"] = "round_started"
 
 
 class ProgressAssessed(Event):
+    """The round's progress ledger."""
+
     type: Literal["progress_assessed"] = "progress_assessed"
     ledger: ProgressLedger
 
@@ -107,6 +124,8 @@ class LedgerUnusable(Event):
 
 
 class StallDetected(Event):
+    """The round counted as a stall, and why."""
+
     type: Literal["stall_detected"] = "stall_detected"
     count: int
     max_stalls: int
@@ -114,6 +133,8 @@ class StallDetected(Event):
 
 
 class Replanned(Event):
+    """New facts and a new plan after too many stalls."""
+
     type: Literal["replanned"] = "replanned"
     reason: str
     revision: int
@@ -129,12 +150,16 @@ class TeamReset(Event):
 
 
 class Delegated(Event):
+    """The orchestrator handed an instruction to a team member."""
+
     type: Literal["delegated"] = "delegated"
     speaker: str
     instruction: str
 
 
 class Replied(Event):
+    """A team member's reply to its instruction."""
+
     type: Literal["replied"] = "replied"
     speaker: str
     text: str
@@ -146,6 +171,8 @@ class Replied(Event):
 
 
 class SpecialistActivity(Event):
+    """Something a specialist did during its step (an action, a code run, a tool call)."""
+
     type: Literal["specialist_activity"] = "specialist_activity"
     speaker: str
     kind: str
@@ -154,7 +181,68 @@ class SpecialistActivity(Event):
     content: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
 
 
+class ActionFailed(Event):
+    """A specialist's action did not do its work: an unknown tool, bad arguments, an action
+    that failed or was refused, or one that was not run (the step's limit, after `done`)."""
+
+    type: Literal["action_failed"] = "action_failed"
+    speaker: str
+    action: str  # the tool's name as the model gave it
+    problem: Problem
+    error: str
+    arguments: str = ""  # as recorded by the specialist: redacted, cut
+
+    @field_validator("error", "arguments")
+    @classmethod
+    def _bounded(cls, value: str) -> str:
+        return clip(value, ERROR_MAX_CHARS)
+
+
+class SpecialistObserved(Event):
+    """What a specialist's model was shown after an action (`after`; empty when its step
+    began): for the web surfer the page with its elements' [ids], for the file surfer the
+    page of the file, for mcp the tool's result, for the coder the program's output."""
+
+    type: Literal["specialist_observed"] = "specialist_observed"
+    speaker: str
+    after: str = ""
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _bounded(cls, value: str) -> str:
+        return clip(value, OBSERVATION_MAX_CHARS)
+
+
+def from_activity(
+    speaker: str, kind: str, data: Mapping[str, Any], content: dict[str, Any] | None = None
+) -> Event:
+    """A specialist's `notify(kind, data)` as its event: the kinds `specialists.record`
+    reserves become typed events; anything else (or a malformed record) is activity,
+    with the content a trace asked for (`report`), held in memory only."""
+    try:
+        if kind == record.FAILED:
+            return ActionFailed.model_validate({**data, "speaker": speaker})
+        if kind == record.OBSERVED:
+            return SpecialistObserved.model_validate({**data, "speaker": speaker})
+    except ValidationError:
+        pass
+    return SpecialistActivity(speaker=speaker, kind=kind, data=dict(data), content=content)
+
+
+class ActivityStarted(Event):
+    """A specialist began something that takes a while (`code_run`, `action`, `tool_call`);
+    the `specialist_activity` of the same kind says how it ended."""
+
+    type: Literal["activity_started"] = "activity_started"
+    speaker: str
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class ModelCalled(Event):
+    """One model call: role, purpose, tokens, cost, time."""
+
     type: Literal["model_called"] = "model_called"
     role: str
     purpose: str
@@ -174,7 +262,19 @@ class ModelCalled(Event):
     content: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
 
 
+class ModelCallStarted(Event):
+    """A model call (or a retry of one) was sent; `model_called` or `model_retry` follows.
+    It says what a run is waiting for while the model thinks."""
+
+    type: Literal["model_call_started"] = "model_call_started"
+    role: str
+    purpose: str
+    attempt: int = 1
+
+
 class ModelRetry(Event):
+    """A model call failed and is retried after a wait."""
+
     type: Literal["model_retry"] = "model_retry"
     role: str
     purpose: str
@@ -184,6 +284,8 @@ class ModelRetry(Event):
 
 
 class ModelFailed(Event):
+    """A model call failed for good."""
+
     type: Literal["model_failed"] = "model_failed"
     role: str
     purpose: str
@@ -194,6 +296,8 @@ class ModelFailed(Event):
 
 
 class ApprovalRequested(Event):
+    """A specialist asked to take a side-effecting action."""
+
     type: Literal["approval_requested"] = "approval_requested"
     specialist: str
     action: str
@@ -202,6 +306,8 @@ class ApprovalRequested(Event):
 
 
 class ApprovalDecided(Event):
+    """The decision on it, and who made it."""
+
     type: Literal["approval_decided"] = "approval_decided"
     specialist: str
     action: str
@@ -224,6 +330,8 @@ class HumanWaiting(Event):
 
 
 class HumanAnswered(Event):
+    """A person's answer to a question or an approval, over the service."""
+
     type: Literal["human_answered"] = "human_answered"
     id: str
     kind: Literal["question", "approval"]
@@ -232,16 +340,22 @@ class HumanAnswered(Event):
 
 
 class LimitReached(Event):
+    """A limit stopped the run (or it was cancelled, or its model failed)."""
+
     type: Literal["limit_reached"] = "limit_reached"
     reason: StopReason
     detail: str
 
 
 class CheckpointSaved(Event):
+    """The run's state was saved."""
+
     type: Literal["checkpoint_saved"] = "checkpoint_saved"
 
 
 class FinalAnswer(Event):
+    """The final answer, its evidence and status."""
+
     type: Literal["final_answer"] = "final_answer"
     status: FinalStatus
     answer: str
@@ -250,6 +364,8 @@ class FinalAnswer(Event):
 
 
 class RunFinished(Event):
+    """The run ended: status, stop reason and totals."""
+
     type: Literal["run_finished"] = "run_finished"
     status: FinalStatus
     stop_reason: StopReason
@@ -285,7 +401,11 @@ AnyEvent = Annotated[
     | Delegated
     | Replied
     | SpecialistActivity
+    | ActionFailed
+    | SpecialistObserved
+    | ActivityStarted
     | ModelCalled
+    | ModelCallStarted
     | ModelRetry
     | ModelFailed
     | ApprovalRequested

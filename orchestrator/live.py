@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ledgers import FinalStatus, StopReason
 from orchestrator.events import (
+    ActionFailed,
     ApprovalDecided,
     Delegated,
     Event,
@@ -36,6 +37,7 @@ from orchestrator.events import (
     RunResumed,
     RunStarted,
     SpecialistActivity,
+    SpecialistObserved,
     StallDetected,
     TeamReset,
 )
@@ -87,9 +89,14 @@ def _sentences(parts: list[str]) -> str:
 class LiveView:
     """An event subscriber that prints each step as it happens."""
 
-    def __init__(self, console: Console | None = None, *, reply_chars: int = 800) -> None:
+    def __init__(
+        self, console: Console | None = None, *, reply_chars: int = 800, observations: bool = False
+    ) -> None:
+        """`observations`: print what each specialist saw whole (up to 4,000 characters,
+        e.g. a page's elements with their ids), not only its first line."""
         self.console = console or Console()
         self._reply_chars = reply_chars
+        self._observations = observations
         self._tokens = 0
         self._cost = 0.0
 
@@ -138,7 +145,17 @@ class LiveView:
                     )
                 )
             case SpecialistActivity():
+                if event.kind == "action" and event.data.get("ok") is False:
+                    return  # the web surfer's failed action: its action_failed event follows
                 c.print(f"[dim]  {_fit(event.speaker, 60)} · {_fit(activity_line(event), 300)}[/]")
+            case ActionFailed():
+                c.print(f"[red]  {_fit(event.speaker, 60)} · {_fit(failure_line(event), 300)}[/]")
+            case SpecialistObserved() if self._observations:
+                when = f"after {event.after}" if event.after else "at the start of its step"
+                title = f"{_fit(event.speaker, 60)} saw, {_fit(when, 80)}"
+                c.print(Panel(_fit(event.text, BLOCK_CHARS), title=title, border_style="dim"))
+            case SpecialistObserved():
+                c.print(f"[dim]  {_fit(event.speaker, 60)} · {_fit(observed_line(event), 200)}[/]")
             case StallDetected():
                 reasons = _sentences(event.reasons)
                 c.print(f"[yellow]stall {event.count}/{event.max_stalls}:[/] {_fit(reasons)}")
@@ -240,6 +257,21 @@ class LiveView:
                 parts.append(Text(f"… {len(event.evidence) - 20} more"))
         title = f"Final answer · {event.status.value} · stop: {event.stop_reason.value}"
         self.console.print(Panel(Group(*parts), title=title, border_style=style))
+
+
+def failure_line(event: ActionFailed) -> str:
+    """`click ✗ unknown_tool: ...` — one line; the arguments are in the event."""
+    error = event.error.strip().splitlines()[0] if event.error.strip() else ""
+    arguments = f" {event.arguments}" if event.arguments and event.arguments != "{}" else ""
+    return f"{event.action}{_clip(arguments, 120)} ✗ {event.problem.replace('_', ' ')}: {error}"
+
+
+def observed_line(event: SpecialistObserved) -> str:
+    """What the specialist saw, briefly: its first line and its size (the whole text,
+    up to 4,000 characters, is in the run's events.jsonl)."""
+    first = next((line.strip() for line in event.text.splitlines() if line.strip()), "")
+    when = f"after {event.after}" if event.after else "at the start of its step"
+    return f"saw {when}: {_clip(first, 140)} ({len(event.text):,} chars)"
 
 
 def activity_line(event: SpecialistActivity) -> str:

@@ -40,6 +40,7 @@ from ledgers import (
 from orchestrator.config import Settings
 from orchestrator.context import ContextBuilder
 from orchestrator.events import (
+    ActivityStarted,
     Delegated,
     EventBus,
     FactsGathered,
@@ -53,9 +54,9 @@ from orchestrator.events import (
     Replied,
     RoundStarted,
     RunFinished,
-    SpecialistActivity,
     StallDetected,
     TeamReset,
+    from_activity,
 )
 from orchestrator.state import FinalResult, Phase, RunState, Stop
 from specialists.base import Approve, NotifyContent, Reply, Specialist, StepContext
@@ -307,6 +308,7 @@ class Conductor:
             notes=notes,
             notify_content=notify,
             check_budget=self._budget_in_step,
+            started=self._starter(speaker),
         )
         await self.deps.mark(state.rounds, speaker, instruction)
         started = self.deps.clock()
@@ -454,9 +456,15 @@ class Conductor:
 
         def notify(kind: str, data: Mapping[str, Any], content: Mapping[str, Any]) -> None:
             kept = dict(content) if content and bus.wants_content else None  # else not held
-            bus.emit(SpecialistActivity(speaker=speaker, kind=kind, data=dict(data), content=kept))
+            bus.emit(from_activity(speaker, kind, data, kept))
 
         return notify
+
+    def _starter(self, speaker: str) -> Callable[[str, Mapping[str, Any]], None]:
+        def started(kind: str, data: Mapping[str, Any]) -> None:
+            self.deps.bus.emit(ActivityStarted(speaker=speaker, kind=kind, data=dict(data)))
+
+        return started
 
     def _check_plan(self, plan: PlanDraft | ReplanDraft) -> None:
         names = self.state.team_names()

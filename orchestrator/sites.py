@@ -1,12 +1,13 @@
 """Local folders served over HTTP on 127.0.0.1, for scenarios and tests.
 
-A scenario names its sites; each is served on a free port (or, on resume, the port it
-had before, so URLs already in the transcript keep working).
+A scenario names its sites; each is served on its fixed `port` or a free one (and, on
+resume, on the port it had before, so URLs already in the transcript keep working).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import threading
 from collections.abc import Iterator, Mapping
@@ -28,6 +29,14 @@ class _Server(ThreadingHTTPServer):
         return None
 
 
+class PortTaken(OrchestratorError):
+    """A site's fixed port is in use (or not ours to take); `name` is the site's."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class Site:
     def __init__(self, root: Path, port: int = 0) -> None:
         if not root.is_dir():
@@ -36,6 +45,13 @@ class Site:
         try:
             self._server = _Server(("127.0.0.1", port), handler)
         except OSError as exc:
+            if port and exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                why = "is already in use" if exc.errno == errno.EADDRINUSE else "is not allowed"
+                raise PortTaken(
+                    "",
+                    f"port {port} on 127.0.0.1 {why} ({exc.strerror}): stop what holds it, "
+                    "choose another port, or leave `port` out for a free one",
+                ) from exc
             raise OrchestratorError(f"cannot serve {root} on 127.0.0.1:{port}: {exc}") from exc
         self._server.daemon_threads = True
         # A short poll keeps close() quick: shutdown() waits for the serving loop's next poll.
@@ -64,7 +80,10 @@ def serve(folders: Mapping[str, tuple[Path, int]]) -> Iterator[dict[str, Site]]:
     sites: dict[str, Site] = {}
     try:
         for name, (root, port) in folders.items():
-            sites[name] = Site(root, port)
+            try:
+                sites[name] = Site(root, port)
+            except PortTaken as exc:
+                raise PortTaken(name, f"site {name!r}: {exc}") from exc.__cause__
         yield sites
     finally:
         for site in sites.values():

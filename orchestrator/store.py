@@ -97,6 +97,7 @@ class RunStore:
         self.durability: Durability = durability
         self._events: IO[bytes] | None = None
         self._logged = 0  # the log's length in bytes, once it is open for appending
+        self._inflight: int | None = None  # inflight.json, open for marks
         self._lock = DirLock(root, "this run")
 
     # --- creating and opening ---------------------------------------------------------
@@ -212,9 +213,22 @@ class RunStore:
             raise RunWriteError(f"{path}: cannot write ({os_reason(exc)})") from None
 
     def write_inflight(self, serialised: str) -> None:
-        """Mark a delegation as under way (see `orchestrator.durable`): replaced at once,
-        which a killed process cannot undo; fsynced only under `durability: event`."""
-        self._write(INFLIGHT, serialised, sync=self.durability == "event")
+        """Mark a delegation as under way (see `orchestrator.durable`). One `pwrite` over
+        the whole of the previous mark (padded with spaces), not a rename: a killed process
+        leaves the old mark or the new one, a rename costs a forced writeback on ext4,
+        and a mark torn by a machine crash does not parse, which only loses its note.
+        Fsynced only under `durability: event`."""
+        path = self.root / INFLIGHT
+        try:
+            if self._inflight is None:
+                self._inflight = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            data = serialised.encode("utf-8")
+            size = os.fstat(self._inflight).st_size
+            os.pwrite(self._inflight, data + b" " * max(0, size - len(data)), 0)
+            if self.durability == "event":
+                os.fsync(self._inflight)
+        except OSError as exc:
+            raise RunWriteError(f"{path}: cannot write ({os_reason(exc)})") from None
 
     def load_inflight(self) -> Inflight | None:
         """The delegation last marked as under way; None if there is none (or it is not
@@ -358,6 +372,10 @@ class RunStore:
 
     def close(self) -> None:
         self._drop_events()
+        if self._inflight is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._inflight)
+            self._inflight = None
         self.unlock()
 
 

@@ -1,5 +1,6 @@
 """The line under the live view that says what the run is waiting for, and for how long:
-"orchestrator.progress — waiting for the model, 12 s", "coder — program running, 8 s".
+"orchestrator.progress — waiting for the model, 12 s", "coder — program running, 8 s",
+"web_surfer — page loading, 3 s", "coder — waiting for the model, 5 s".
 
 `Waiting` infers it from the events alone (the step that began the wait); `WaitingLine`
 shows it on a terminal as a spinner that steps aside while the person is asked something.
@@ -17,6 +18,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 
 from orchestrator.events import (
+    ActivityStarted,
     ApprovalDecided,
     ApprovalRequested,
     Delegated,
@@ -24,6 +26,8 @@ from orchestrator.events import (
     FactsGathered,
     FinalAnswer,
     LimitReached,
+    ModelCalled,
+    ModelCallStarted,
     ModelRetry,
     PlanMade,
     ProgressAssessed,
@@ -40,15 +44,22 @@ from orchestrator.events import (
 )
 
 MODEL = "waiting for the model"
+ORCHESTRATOR_PURPOSE = "orchestrator."  # the orchestrator's own calls, in or out of a step
 
 
 class Waiting:
-    """What the run waits for since when, from the last event that began a wait."""
+    """What the run waits for since when, from the last event that began a wait.
+
+    During a specialist's step (from `delegated` to `replied`) the wait is the step's:
+    its model call (`model_call_started`), a program, a browser action or a tool
+    (`activity_started`), or "working" in between.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.what: str | None = None
         self.since = 0.0
+        self._speaker: str | None = None  # whose step is under way
 
     def __call__(self, event: Event) -> None:
         what = self._after(event)
@@ -63,16 +74,43 @@ class Waiting:
             return None
         return f"{self.what}, {int(self._clock() - self.since)} s"
 
+    def _after(self, event: Event) -> str | None:
+        match event:
+            case Delegated():
+                self._speaker = event.speaker
+                return f"{event.speaker} — working"
+            case Replied() | RunResumed():
+                self._speaker = None
+                return f"orchestrator.progress — {MODEL}"
+            case ModelCallStarted():
+                again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+                return f"{self._waiter(event.purpose)} — {MODEL}{again}"
+            case ModelCalled():
+                return f"{self._speaker} — working" if self._in_step(event.purpose) else ""
+            case ModelRetry():
+                error = event.error[:60]
+                return f"{self._waiter(event.purpose)} — retry {event.attempt} after {error}"
+            case ActivityStarted():
+                return f"{event.speaker} — {_activity_wait(event)}"
+            case SpecialistActivity():
+                return f"{event.speaker} — working"
+            case _:
+                return self._orchestrator(event)
+
+    def _in_step(self, purpose: str) -> bool:
+        return self._speaker is not None and not purpose.startswith(ORCHESTRATOR_PURPOSE)
+
+    def _waiter(self, purpose: str) -> str:
+        return self._speaker if self._speaker and self._in_step(purpose) else purpose
+
     @staticmethod
-    def _after(event: Event) -> str | None:
+    def _orchestrator(event: Event) -> str | None:
         match event:
             case RunStarted():
                 return f"orchestrator.facts — {MODEL}"
             case FactsGathered():
                 return f"orchestrator.plan — {MODEL}"
-            case RunResumed() | PlanMade() | Replanned() | RoundStarted() | StallDetected():
-                return f"orchestrator.progress — {MODEL}"
-            case Replied():
+            case PlanMade() | Replanned() | RoundStarted() | StallDetected():
                 return f"orchestrator.progress — {MODEL}"
             case ProgressAssessed():
                 if event.ledger.request_satisfied.answer:
@@ -80,21 +118,20 @@ class Waiting:
                 return ""
             case LimitReached():
                 return f"orchestrator.final — {MODEL}"
-            case Delegated():
-                return f"{event.speaker} — working"
             case ApprovalRequested():
                 return f"{event.specialist} — waiting for approval"
             case ApprovalDecided():
-                running = "program running" if event.approved else "working"
-                return f"{event.specialist} — {running}"
-            case SpecialistActivity():
-                return f"{event.speaker} — working"
-            case ModelRetry():
-                return f"{event.purpose} — retry {event.attempt} after {event.error[:60]}"
+                return f"{event.specialist} — working"
             case FinalAnswer() | RunFinished() | RunInterrupted():
                 return None
             case _:
                 return ""
+
+
+def _activity_wait(event: ActivityStarted) -> str:
+    """What a specialist waits for while the activity it began goes on, in its words."""
+    said = event.data.get("waiting_for")
+    return str(said)[:80] if said else f"{event.kind} running"
 
 
 class WaitingLine:

@@ -71,6 +71,10 @@ def budget_stop_note(hit: BudgetHit) -> str:
     return f"I stopped this step early: the run's {name} is used up ({hit.detail})."
 
 
+def _ignore(kind: str, data: Mapping[str, Any]) -> None:
+    return None
+
+
 class HumanChannel(Protocol):
     """Where questions for a person go. `None` means no person is available."""
 
@@ -106,6 +110,11 @@ class StepContext:
     # actions and model calls; a BudgetHit means: end the step now, saying so
     # (`budget_stop_note`) with what was found so far. The run then stops on that budget.
     check_budget: BudgetCheck = no_budget
+
+    # An activity that takes a while has begun: started("code_run", {"waiting_for":
+    # "program running", ...}) before the program runs, notify("code_run", {...}) when it
+    # has ended. `waiting_for` is what the person's spinner line says meanwhile.
+    started: Notify = _ignore
 
 
 @runtime_checkable

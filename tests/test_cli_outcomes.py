@@ -578,7 +578,14 @@ def test_show_prints_file_surfer_and_coder_activity_as_readable_lines(tmp_path: 
     assert ran.returncode == 0, ran.stdout
     (run,) = (tmp_path / "runs" / "scenarios").iterdir()
     lines = cli(tmp_path, "show", run.name).stdout.splitlines()
-    activity = [line.strip() for line in lines if line.startswith("  ") and " · " in line]
+    indented = [line.strip() for line in lines if line.startswith("  ") and " · " in line]
+    activity = [line for line in indented if " · saw " not in line]
+    saw = [line for line in indented if " · saw " in line]  # what each one's model was shown
+    assert saw[:3] == [
+        "file_surfer · saw at the start of its step: Where you are: no file open (60 chars)",
+        *[line for line in saw if line.startswith("file_surfer · saw after find_files: ")],
+        *[line for line in saw if line.startswith("file_surfer · saw after open_file: ")],
+    ]
     assert activity == [
         "file_surfer · find_files(pattern='*.xlsx', folder='reports') → no file open",
         "file_surfer · open_file(path='reports/sheets_order.xlsx') → "

@@ -94,11 +94,19 @@ async def test_native_tool_calls_open_find_go_to_page_and_answer(workspace: Path
         "path": "reference.pdf",
         "page": "27",
     }
-    assert [(k, d["name"], d["location"]) for k, d in activity.seen] == [
-        ("action", "open_file", "reference.pdf — page 1 of 261"),
-        ("action", "find", "reference.pdf — page 25 of 261"),
-        ("action", "go_to_page", "reference.pdf — page 27 of 261"),
+    assert [(d["name"], d["location"]) for k, d in activity.seen if k == "action"] == [
+        ("open_file", "reference.pdf — page 1 of 261"),
+        ("find", "reference.pdf — page 25 of 261"),
+        ("go_to_page", "reference.pdf — page 27 of 261"),
     ]
+    # What the model was shown is recorded too: where it began, then each page it read.
+    seen = [d for k, d in activity.seen if k == "observed"]
+    assert [d["after"] for d in seen] == ["", "open_file", "find", "go_to_page"]
+    assert "reference.pdf" in seen[0]["text"]  # the workspace's files
+    assert seen[3]["text"].startswith("reference.pdf — page 27 of 261")
+    assert FIGURE in seen[3]["text"]
+    assert all(len(d["text"]) <= 4000 for d in seen)
+    assert not [d for k, d in activity.seen if k == "action_failed"]
     first, *_, last = model.requests
     assert {t.name for t in first.tools} == {
         "open_file", "page_down", "page_up", "go_to_page", "find", "find_next",
@@ -264,7 +272,11 @@ async def test_without_native_tools_each_action_is_structured_output(workspace: 
     reply = await surfer(workspace, model).step("Find it.", activity.context)
     assert reply.text.startswith(ANSWER)
     assert reply.evidence["page"] == "27"
-    assert [d["name"] for _, d in activity.seen] == ["open_file", "go_to_page"]
+    assert [d["name"] for k, d in activity.seen if k == "action"] == ["open_file", "go_to_page"]
+    # The call it got wrong was fed back to the model, and is in the run's record.
+    ((_kind, failed),) = [(k, d) for k, d in activity.seen if k == "action_failed"]
+    assert (failed["action"], failed["problem"]) == ("go_to_page", "bad_arguments")
+    assert "page" in failed["error"]
     assert all(r.tools == () and r.response_format is not None for r in model.requests)
     retry = model.requests[2].messages[-1].content
     assert retry.startswith("That reply could not be used: bad arguments for go_to_page")

@@ -257,3 +257,45 @@ def test_parsing_in_worker_processes_builds_the_same_index(tmp_path: Path) -> No
     one.close()
     two.close()
     assert (parallel.pages, parallel.skipped) == (serial.pages, serial.skipped) != (0, ())
+
+
+async def test_a_folder_index_lets_the_surfer_open_that_folder_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """A folder's results are file:// URLs: the web surfer may open files under the
+    indexed folder (found from the index itself), not beside it, not through a symlink
+    leading out, and a site's index or another provider opens no folder at all."""
+    from specialists.web_surfer.policy import UrlPolicy
+    from specialists.web_surfer.search_box import index_file_roots
+    from specialists.web_surfer.settings import UrlPolicySettings
+
+    folder, outside = tmp_path / "docs", tmp_path / "private"
+    folder.mkdir()
+    outside.mkdir()
+    (folder / "page.html").write_text("<title>Lighthouse</title><p>The lighthouse keeper.</p>")
+    (outside / "secret.html").write_text("<p>secret</p>")
+    (folder / "leak.html").symlink_to(outside / "secret.html")
+    index = tmp_path / "docs.sqlite"
+    build_from_folder(folder, index)
+
+    roots = index_file_roots({"provider": "local", "index": str(index)})
+    assert roots == (folder.resolve(),)
+    policy = UrlPolicy.from_settings(UrlPolicySettings())
+    assert await policy.check((folder / "page.html").as_uri()) is not None  # off by default
+    policy.allow_files_under(roots)
+    assert await policy.check((folder / "page.html").as_uri()) is None
+    assert "outside the allowed file roots" in str(
+        await policy.check((outside / "secret.html").as_uri())
+    )
+    assert "outside the allowed file roots" in str(
+        await policy.check((folder / "leak.html").as_uri())
+    )
+
+    assert index_file_roots({"provider": "browser"}) == ()
+    assert index_file_roots({"provider": "local", "index": str(tmp_path / "none.sqlite")}) == ()
+    site_index = tmp_path / "site.sqlite"
+    shutil.copy(index, site_index)
+    with sqlite3.connect(site_index) as db:
+        db.execute("UPDATE meta SET value = 'http://127.0.0.1:8000/' WHERE key = 'source'")
+    db.close()
+    assert index_file_roots({"provider": "local", "index": str(site_index)}) == ()

@@ -54,6 +54,8 @@ class Recorder:
     def __init__(self, approve: bool = True) -> None:
         self.approvals: list[ApprovalRequest] = []
         self.activity: list[tuple[str, dict[str, Any]]] = []
+        self.failed: list[dict[str, Any]] = []  # `specialists.record`'s kinds, apart
+        self.observed: list[dict[str, Any]] = []
         self._approve = approve
 
     async def approve(self, request: ApprovalRequest) -> bool:
@@ -61,7 +63,12 @@ class Recorder:
         return self._approve or not request.risky
 
     def notify(self, kind: str, data: Mapping[str, Any]) -> None:
-        self.activity.append((kind, dict(data)))
+        if kind == "action_failed":
+            self.failed.append(dict(data))
+        elif kind == "observed":
+            self.observed.append(dict(data))
+        else:
+            self.activity.append((kind, dict(data)))
 
     def context(self, tmp_path: Path) -> StepContext:
         return StepContext(
@@ -147,6 +154,14 @@ async def test_time_server_tools_are_listed_and_called(tmp_path: Path) -> None:
     assert data["name"] == "convert_time"
     assert data["server"] == "time"
     assert "error" not in data
+    assert recorder.failed == []
+    # The step began with the tools listed by the names a script calls them, then the result.
+    start, after = recorder.observed
+    assert start["after"] == ""
+    assert "- convert_time(" in start["text"]
+    assert "- done(answer)" in start["text"]
+    assert after["after"] == "convert_time"
+    assert "05:30" in after["text"]
 
 
 @pytest.fixture
@@ -209,6 +224,21 @@ async def test_several_servers_prefix_their_tool_names(tmp_path: Path) -> None:
     assert recorder.approvals[0].risky  # not annotated read-only
 
 
+async def test_an_unknown_tool_is_fed_back_and_recorded(tmp_path: Path) -> None:
+    agent, model = specialist(
+        "mcp", {"time": TIME}, calls([("convert_tim", {"time": "09:00"})], "gave up")
+    )
+    recorder = Recorder()
+    reply = await step(agent, recorder, tmp_path)
+    assert reply.text == "gave up"
+    fed_back = model.requests[1].messages[-1].content
+    assert fed_back.startswith("Error: there is no tool 'convert_tim'")
+    ((failed),) = recorder.failed
+    assert (failed["action"], failed["problem"]) == ("convert_tim", "unknown_tool")
+    assert failed["arguments"] == '{"time": "09:00"}'
+    assert recorder.approvals == []  # nothing was run
+
+
 async def test_side_effects_setting_marks_read_only_tools_risky(tmp_path: Path) -> None:
     agent, _ = specialist(
         "mcp",
@@ -219,6 +249,9 @@ async def test_side_effects_setting_marks_read_only_tools_risky(tmp_path: Path) 
     await step(agent, recorder, tmp_path)
     assert [a.risky for a in recorder.approvals] == [True]
     assert recorder.activity[0][1]["error"] == "not approved"
+    assert [(f["action"], f["problem"]) for f in recorder.failed] == [
+        ("get_current_time", "refused")
+    ]
 
 
 async def test_shipped_mcp_scenario_records_the_tool_call(tmp_path: Path) -> None:

@@ -7,7 +7,14 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from orchestrator.events import Event, EventBus, ModelCalled, ModelFailed, ModelRetry
+from orchestrator.events import (
+    Event,
+    EventBus,
+    ModelCalled,
+    ModelCallStarted,
+    ModelFailed,
+    ModelRetry,
+)
 from orchestrator.models.managed import ManagedModel, Meter
 from orchestrator.models.scripted import ScriptedModel, ScriptedReply
 from orchestrator.models.spec import Pricing
@@ -443,7 +450,7 @@ async def test_non_retryable_errors_fail_at_once_with_an_event() -> None:
     with pytest.raises(ModelRequestError):
         await model.complete(request())
     assert waits == []
-    assert [type(e) for e in events] == [ModelFailed]
+    assert [type(e) for e in events] == [ModelCallStarted, ModelFailed]  # one attempt
 
 
 async def test_retries_are_bounded() -> None:

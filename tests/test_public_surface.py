@@ -70,14 +70,18 @@ def test_every_public_name_exists() -> None:
 
 
 def test_event_types_are_stable() -> None:
-    assert len(EVENT_TYPES) == 27
+    assert len(EVENT_TYPES) == 31
     assert {
         "run_started",
+        "model_call_started",
+        "activity_started",
         "progress_assessed",
         "stall_detected",
         "replanned",
         "final_answer",
         "run_finished",
+        "action_failed",
+        "specialist_observed",
     } <= EVENT_TYPES
 
 

@@ -33,7 +33,7 @@ def visit(url: str) -> dict[str, Any]:
 
 
 def done(reply: str) -> dict[str, Any]:
-    return {"tool_calls": [{"name": "done", "arguments": {"reply": reply}}]}
+    return {"tool_calls": [{"name": "done", "arguments": {"answer": reply}}]}
 
 
 class Recorded:

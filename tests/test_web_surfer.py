@@ -40,7 +40,7 @@ def calls(*pairs: tuple[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def done(reply: str) -> dict[str, Any]:
-    return calls(("done", {"reply": reply}))
+    return calls(("done", {"answer": reply}))
 
 
 class Run:
@@ -130,7 +130,14 @@ async def test_several_tool_calls_per_step_then_done(
     assert 'value="Ada"' in tool_results[1].content
     assert run.images_sent() == []  # a text-only model never gets an image
     assert reply.images == ()
-    assert [kind for kind, _ in run.events] == ["action", "action"]
+    kinds = [kind for kind, _ in run.events]
+    assert kinds == ["observed", "action", "observed", "action", "observed"]
+    # What the model saw is recorded, elements with their ids, for a scenario's author.
+    seen = [data for kind, data in run.events if kind == "observed"]
+    assert [d["after"] for d in seen] == ["", "visit_url", "type"]
+    assert seen[1]["text"].startswith(f"{site.url}/form.html — Order form")
+    assert '[1] textbox "Your name"' in seen[1]["text"]
+    assert "untrusted page content" not in seen[1]["text"]  # for people: not fenced
 
 
 async def test_a_vision_model_gets_set_of_marks_screenshots(
@@ -167,7 +174,7 @@ async def test_a_model_without_tools_picks_one_action_per_turn_with_errors_fed_b
                 {
                     "json": {
                         "action": "done",
-                        "arguments": {"reply": "It says: opened in a new tab."},
+                        "arguments": {"answer": "It says: opened in a new tab."},
                     }
                 },
             ]
@@ -183,6 +190,9 @@ async def test_a_model_without_tools_picks_one_action_per_turn_with_errors_fed_b
     assert any(
         f.startswith("That reply could not be used: unknown action 'clik'") for f in feedback
     )
+    # The rejected choice is on the record too, not only fed back.
+    failed = [d for k, d in run.events if k == "action_failed"]
+    assert [(d["action"], d["problem"]) for d in failed] == [("clik", "unknown_tool")]
     assert (
         "The second page says: opened in a new tab." in run.model.requests[1].messages[-2].content
     )
@@ -217,6 +227,10 @@ async def test_the_step_stops_at_its_action_limit(
     assert last.tool_choice == "done"
     assert "You have used all 2 actions of this step." in last.messages[-1].content
     assert reply.error is None
+    failed = [d for k, d in run.events if k == "action_failed"]
+    assert [(d["action"], d["problem"], d["arguments"]) for d in failed] == [
+        ("scroll", "not_run", '{"direction": "down"}')
+    ]
 
 
 async def test_without_a_final_done_the_reply_lists_what_was_done(

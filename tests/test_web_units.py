@@ -16,12 +16,13 @@ from orchestrator.humans import NoHuman
 from specialists.base import Specialist, TeamEnv
 from specialists.web_surfer import WebSurferConfigError, create
 from specialists.web_surfer.act_browse import normalise_url
-from specialists.web_surfer.actions import ACTIONS, tool_specs
+from specialists.web_surfer.actions import ACTIONS, tool_specs, unrun_arguments
 from specialists.web_surfer.history import History
 from specialists.web_surfer.markdown import html_to_markdown, render_part, split_parts
 from specialists.web_surfer.observe import Element, Observation, Scroll
 from specialists.web_surfer.policy import UrlPolicy
 from specialists.web_surfer.proxy import PolicyProxy
+from specialists.web_surfer.redaction import MASK, Secrets
 from specialists.web_surfer.settings import UrlPolicySettings, load_settings
 
 # --- URL policy ---------------------------------------------------------------------------
@@ -321,3 +322,27 @@ def test_a_request_approval_pattern_that_is_not_a_regular_expression_is_one_line
     assert message.startswith("specialists.web_surfer.request_approvals.state_changing_urls")
     assert "'(unclosed' is not a regular expression" in message
     assert "\n" not in message
+
+
+def test_arguments_of_a_call_that_never_ran_keep_secrets_out_of_the_record() -> None:
+    secrets = Secrets()
+    secrets.add("correct horse battery")
+    marked = '{"id": 3, "text": "s3cr3t-token", "secret": true}'
+    assert unrun_arguments(marked, secrets) == f'{{"id": 3, "text": "{MASK}", "secret": true}}'
+    known = {"id": 2, "text": "correct horse battery"}
+    assert "correct horse battery" not in unrun_arguments(known, secrets)
+    assert unrun_arguments('{"direction": "down"}', secrets) == '{"direction": "down"}'
+    assert unrun_arguments("{not json", secrets) == "{not json"
+
+
+def test_the_recorded_observation_lists_elements_before_the_text() -> None:
+    observation = Observation(
+        url="http://127.0.0.1:8000/form.html",
+        title="Order form",
+        elements=(Element(1, "1:1", "textbox", "Your name", "input", value="Ada"),),
+        text="Fill in the form. " * 10,
+    )
+    recorded = observation.record()
+    assert recorded.splitlines()[0] == "http://127.0.0.1:8000/form.html — Order form (tab 1 of 1)"
+    assert recorded.index('[1] textbox "Your name" value="Ada"') < recorded.index("Fill in")
+    assert "untrusted page content" not in recorded

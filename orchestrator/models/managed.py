@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel
 
 from ledgers.transcript import CHARS_PER_TOKEN
-from orchestrator.events import EventBus, ModelCalled, ModelFailed, ModelRetry
+from orchestrator.events import EventBus, ModelCalled, ModelCallStarted, ModelFailed, ModelRetry
 from orchestrator.models import content
 from orchestrator.models.spec import Pricing
 from specialists.models.protocol import (
@@ -119,6 +119,9 @@ class ManagedModel:
         attempt = 0
         while True:
             attempt += 1
+            self._bus.emit(
+                ModelCallStarted(role=self.role, purpose=request.purpose, attempt=attempt)
+            )
             started = time.monotonic()
             try:
                 response = await self.inner.complete(request)

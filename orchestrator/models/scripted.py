@@ -32,10 +32,12 @@ from specialists.models.protocol import (
 
 
 class ScriptedToolCall(BaseModel):
+    """One tool call: a specialist's tool (see its tools below) and its arguments."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="The tool's name, e.g. `click`, `open_file`, `done`.")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="Its arguments.")
 
 
 class ScriptedError(BaseModel):
@@ -43,9 +45,13 @@ class ScriptedError(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["rate_limit", "server_error", "timeout", "bad_request"]
-    retry_after: float | None = Field(default=None, ge=0)
-    message: str = "simulated provider error"
+    kind: Literal["rate_limit", "server_error", "timeout", "bad_request"] = Field(
+        description="A 429, a 500, a time-out (all three retried), or a 400 (not retried)."
+    )
+    retry_after: float | None = Field(
+        default=None, ge=0, description="A rate limit's Retry-After, in seconds."
+    )
+    message: str = Field(default="simulated provider error", description="The error's text.")
 
     def exception(self) -> ModelError:
         if self.kind == "rate_limit":
@@ -62,13 +68,28 @@ class ScriptedReply(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    text: str | None = None
-    json_: Any = Field(default=None, alias="json")
-    tool_calls: list[ScriptedToolCall] | None = None
-    error: ScriptedError | None = None
-    delay: float = Field(default=0.0, ge=0, description="Seconds to wait before replying.")
-    input_tokens: int | None = Field(default=None, ge=0)
-    output_tokens: int | None = Field(default=None, ge=0)
+    text: str | None = Field(default=None, description="A plain text reply (a bare string is one).")
+    json_: Any = Field(
+        default=None, alias="json", description="A structured reply: the object itself."
+    )
+    tool_calls: list[ScriptedToolCall] | None = Field(
+        default=None, description="Tool calls, run in order by the specialist."
+    )
+    error: ScriptedError | None = Field(
+        default=None, description="Fail this call as a provider would, instead of replying."
+    )
+    delay: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds to wait before replying (or failing): a slow model, for "
+        "time-outs and the wall-clock limit.",
+    )
+    input_tokens: int | None = Field(
+        default=None, ge=0, description="Tokens to count for the prompt; default: estimated."
+    )
+    output_tokens: int | None = Field(
+        default=None, ge=0, description="Tokens to count for the reply; default: estimated."
+    )
 
     @model_validator(mode="before")
     @classmethod

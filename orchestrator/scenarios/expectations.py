@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from orchestrator.events import Event, event_type
+from orchestrator.events import ActionFailed, Event, Replied, event_type
 from orchestrator.scenarios.schema import AnswerMatcher, Expectations
 from orchestrator.state import FinalResult
 
@@ -69,4 +69,47 @@ def check(
     if expect.script_used_up and unused_script:
         left = ", ".join(f"{purpose}: {n}" for purpose, n in sorted(unused_script.items()))
         failures.append(f"scripted replies left unused ({left})")
+    if expect.no_failed_actions:
+        failures += [f"action failed: {describe_failure(e)}" for e in failed_actions(events)]
+    for speaker, texts in expect.reply_contains.items():
+        replies = [e.text for e in events if isinstance(e, Replied) and e.speaker == speaker]
+        for text in texts:
+            if not any(_normalise(text, False) in _normalise(r, False) for r in replies):
+                failures.append(_no_reply_contains(speaker, text, replies))
     return failures
+
+
+def failed_actions(events: Sequence[Event]) -> list[ActionFailed]:
+    return [e for e in events if isinstance(e, ActionFailed)]
+
+
+def describe_failure(event: ActionFailed) -> str:
+    """One line: round, who, which action with what, and why."""
+    error = event.error.strip().splitlines()[0] if event.error.strip() else ""
+    arguments = f" {_clip(event.arguments, 160)}" if event.arguments not in ("", "{}") else ""
+    problem = event.problem.replace("_", " ")
+    return f"round {event.round}, {event.speaker} {event.action}{arguments}: {problem}: {_clip(error, 300)}"
+
+
+def warnings(expect: Expectations, events: Sequence[Event], scripted: bool) -> list[str]:
+    """What a passing scripted run may still hide: a specialist action that failed while
+    the scripted orchestrator carried on regardless. Not said when the scenario expects
+    such failures (`action_failed` in `events`) or already fails on them."""
+    expected = any(e.type == "action_failed" for e in expect.events)
+    if not scripted or expected or expect.no_failed_actions:
+        return []
+    return [f"a scripted action failed: {describe_failure(e)}" for e in failed_actions(events)]
+
+
+def _no_reply_contains(speaker: str, text: str, replies: Sequence[str]) -> str:
+    if not replies:
+        return f"{speaker} never replied; expected a reply containing {text!r}"
+    last = _clip(" ".join(replies[-1].split()), 200)
+    return (
+        f"no reply from {speaker} contains {text!r} "
+        f"({len(replies)} repl{'y' if len(replies) == 1 else 'ies'}; the last: {last!r})"
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -36,5 +36,8 @@ def write(outcomes: Sequence[Outcome], path: Path) -> None:
             ET.SubElement(case, "failure", message=outcome.failures[0]).text = text
         if outcome.run_dir is not None:
             ET.SubElement(case, "system-out").text = f"run directory: {outcome.run_dir}"
+        if outcome.warnings:
+            text = "\n".join(f"warning: {w}" for w in outcome.warnings)
+            ET.SubElement(case, "system-err").text = text
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

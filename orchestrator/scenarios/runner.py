@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
 import shutil
+import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,8 @@ from orchestrator.state import FinalResult, HumanConfig, RunConfig, SiteConfig
 from orchestrator.store import WORKSPACE, RunStore
 from orchestrator.yamlfile import Located, load_located
 from specialists.models.protocol import ModelError
+
+INDEXES = "indexes"  # in the run directory: the search indexes `fixtures.indexes` builds
 
 # `\{{name}}` is the text `{{name}}` itself: how text that is not ours (a GAIA question)
 # keeps its braces through substitution.
@@ -43,6 +49,7 @@ class Outcome:
     passed: bool
     failures: list[str] = field(default_factory=list)
     error: str | None = None  # the scenario could not run at all
+    warnings: list[str] = field(default_factory=list)  # said even when it passed
     result: FinalResult | None = None
     run_dir: Path | None = None
     seconds: float = 0.0
@@ -77,16 +84,26 @@ def substitute(value: Any, values: Mapping[str, str], parts: tuple[str | int, ..
     return value
 
 
-def _check_fixtures(path: Path, located: Located[Scenario]) -> None:
+def _check_references(path: Path, located: Located[Scenario]) -> None:
+    """What the schema alone cannot check: fixtures exist, expectations name the team."""
     base, scenario = path.parent, located.value
     for i, fixture in enumerate(scenario.fixtures.files):
         if not (base / fixture.src).exists():
             raise located.error(
                 ("fixtures", "files", i, "src"), f"{base / fixture.src} does not exist"
             )
-    for name, folder in scenario.fixtures.sites.items():
+    for name, site in scenario.fixtures.sites.items():
+        if not (base / site.path).is_dir():
+            raise located.error(("fixtures", "sites", name), f"{base / site.path} is not a folder")
+    for name, folder in scenario.fixtures.indexes.items():
         if not (base / folder).is_dir():
-            raise located.error(("fixtures", "sites", name), f"{base / folder} is not a folder")
+            raise located.error(("fixtures", "indexes", name), f"{base / folder} is not a folder")
+    for speaker in scenario.expect.reply_contains:
+        if speaker not in scenario.team:
+            raise located.error(
+                ("expect", "reply_contains", speaker),
+                f"{speaker!r} is not on the team ({', '.join(scenario.team)})",
+            )
 
 
 def _settings(scenario: Scenario, runs_dir: Path) -> Settings:
@@ -116,8 +133,13 @@ def build_config(
     config = session.new_config(scenario.task, settings, source=source or f"scenario:{path}")
     values = {f"sites.{name}": url for name, (url, _) in site_urls.items()}
     values["workspace"] = str((runs_dir / config.run_id / WORKSPACE).resolve())
+    for name in scenario.fixtures.indexes:
+        values[f"indexes.{name}"] = str(index_path(runs_dir / config.run_id, name).resolve())
     data = config.model_dump(by_alias=True)
     data["task"] = substitute(scenario.task, values, ("task",))
+    data["settings"]["specialists"] = substitute(
+        data["settings"]["specialists"], values, ("specialists",)
+    )
     if scenario.human is not None:
         replies = substitute(scenario.human, values, ("human",))
         data["human"] = HumanConfig(mode="scripted", replies=replies).model_dump()
@@ -132,7 +154,7 @@ def build_config(
     data["approval_rules"] = [r.model_dump() for r in scenario.approvals.rules]
     data["sites"] = {
         name: SiteConfig(
-            path=str((path.parent / scenario.fixtures.sites[name]).resolve()), port=port
+            path=str((path.parent / scenario.fixtures.sites[name].path).resolve()), port=port
         ).model_dump()
         for name, (_, port) in site_urls.items()
     }
@@ -152,9 +174,12 @@ async def run_one(
         located = load_located(path, Scenario)
         scenario = located.value
         outcome.name = scenario.name
-        _check_fixtures(path, located)
-        folders = {n: (path.parent / f, 0) for n, f in scenario.fixtures.sites.items()}
-        with sites.serve(folders) as running:
+        _check_references(path, located)
+        folders = {
+            name: (path.parent / site.path, site.port or 0)
+            for name, site in scenario.fixtures.sites.items()
+        }
+        with _serve(located, folders) as running:
             urls = {name: (site.url, site.port) for name, site in running.items()}
             try:
                 config = build_config(path, scenario, runs_dir, urls)
@@ -162,6 +187,7 @@ async def run_one(
                 raise located.error(exc.parts, str(exc)) from None
             store = session.start(config, runs_dir)
             outcome.run_dir = store.root
+            await asyncio.to_thread(build_indexes, path, located, store.root)
             for fixture in scenario.fixtures.files:
                 copy_fixture(
                     path.parent / fixture.src,
@@ -171,15 +197,55 @@ async def run_one(
                 store, subscribers=subscribers(), environ=environ, sites_running=True
             )
         outcome.result = result
+        events = list(store.events())
         outcome.failures = expectations.check(
-            scenario.expect, result, list(store.events()), _unused(store, config)
+            scenario.expect, result, events, _unused(store, config)
         )
+        scripted = isinstance(scenario.model, ScriptedChoice)
+        outcome.warnings = expectations.warnings(scenario.expect, events, scripted)
         outcome.passed = not outcome.failures
     except (OrchestratorError, ModelError) as exc:
         outcome.error = str(exc)
         outcome.failures = [str(exc)]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+@contextlib.contextmanager
+def _serve(
+    located: Located[Scenario], folders: Mapping[str, tuple[Path, int]]
+) -> Iterator[dict[str, sites.Site]]:
+    """The fixture sites, served; a fixed port that cannot be had names its field."""
+    try:
+        with sites.serve(folders) as running:
+            yield running
+    except sites.PortTaken as exc:
+        raise located.error(("fixtures", "sites", exc.name, "port"), str(exc)) from None
+
+
+def index_path(run_dir: Path, name: str) -> Path:
+    return run_dir / INDEXES / f"{name}.sqlite"
+
+
+def build_indexes(path: Path, located: Located[Scenario], run_dir: Path) -> None:
+    """Each `fixtures.indexes` folder indexed as `orchestrator index build FOLDER` does."""
+    # deferred: the builder's parsers are needed only by scenarios that index a folder
+    from specialists.web_surfer.search.index_build import (
+        DEFAULT_EXCLUDES,
+        BuildError,
+        build_from_folder,
+    )
+
+    for name, folder in located.value.fixtures.indexes.items():
+        try:
+            build_from_folder(
+                path.parent / folder,
+                index_path(run_dir, name),
+                exclude=DEFAULT_EXCLUDES,
+                jobs=min(os.cpu_count() or 1, 8),
+            )
+        except (BuildError, OSError, sqlite3.Error) as exc:
+            raise located.error(("fixtures", "indexes", name), f"cannot index it: {exc}") from None
 
 
 def copy_fixture(src: Path, dest: Path) -> None:

@@ -12,13 +12,19 @@ model:                                       # or a real one: `model: openai:gpt
       orchestrator.facts: [{json: {...}}]
 fixtures:
   files: [{src: data/report.pdf, dest: report.pdf}]
-  sites: {docs: sites/docs}                  # served on 127.0.0.1, a free port
+  sites: {docs: sites/docs, shop: {path: sites/shop, port: 8765}}   # on 127.0.0.1
+  indexes: {docs: /usr/share/doc/python3-doc/html}   # a search index: {{indexes.docs}}
 expect:
   status: solved
   stop_reason: satisfied
   answer: {contains: Paris}
   rounds: {max: 6}
   events: [replanned, {type: stall_detected, min: 2}]
+  no_failed_actions: true
+  reply_contains: {web_surfer: "LB-36715"}
+
+The whole format, generated from these models: docs/scenarios.md
+(`python scripts/scenario_docs.py` writes it).
 """
 
 from __future__ import annotations
@@ -45,9 +51,11 @@ _Strict = ConfigDict(frozen=True, extra="forbid")
 
 
 class ScriptedChoice(BaseModel):
+    """Every model call (the orchestrator's and each specialist's) answered from a script."""
+
     model_config = _Strict
 
-    scripted: ScriptedModelConfig
+    scripted: ScriptedModelConfig = Field(description="The script and what the model can do.")
 
 
 class RealChoice(BaseModel):
@@ -55,17 +63,31 @@ class RealChoice(BaseModel):
 
     model_config = _Strict
 
-    models: dict[str, ModelSpec]
+    models: dict[str, ModelSpec] = Field(
+        description="Role (`default`, `orchestrator` or a member's name) → its model."
+    )
 
 
 class Approvals(BaseModel):
+    """Side effects (submitting a form, running code, a risky MCP tool) ask first. Rules
+    decide in order, the first whose `action` glob matches the action's name (`submit
+    form`, `run code`, `download`, `upload file`, `<server>: <tool>`, ...); an approval no
+    rule decides is refused (headless, there is nobody to ask)."""
+
     model_config = _Strict
 
-    mode: ApprovalMode = "risky"
-    rules: list[ApprovalRule] = Field(default_factory=list)
+    mode: ApprovalMode = Field(
+        default="risky", description="Which actions ask: never, risky ones, or always."
+    )
+    rules: list[ApprovalRule] = Field(
+        default_factory=list,
+        description='Scripted decisions, e.g. `{action: "submit*", approve: false}`.',
+    )
 
 
 class FileFixture(BaseModel):
+    """A file or folder copied into the run's workspace before it starts."""
+
     model_config = _Strict
 
     src: str = Field(description="Path relative to the scenario file.")
@@ -76,12 +98,40 @@ class FileFixture(BaseModel):
     )
 
 
-class Fixtures(BaseModel):
+class SiteFixture(BaseModel):
+    """A local folder served over HTTP on 127.0.0.1 for the run; `{{sites.NAME}}` is its
+    URL. A plain string is its `path`."""
+
     model_config = _Strict
 
-    files: list[FileFixture] = Field(default_factory=list)
-    sites: dict[str, str] = Field(
-        default_factory=dict, description="Site name → folder, relative to the scenario file."
+    path: str = Field(description="The folder, relative to the scenario file.")
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="A fixed port (e.g. to match URLs written in the site); default: a free one.",
+    )
+
+
+class Fixtures(BaseModel):
+    """What the run starts with: files copied into its workspace, local sites served."""
+
+    model_config = _Strict
+
+    files: list[FileFixture] = Field(
+        default_factory=list,
+        description="Files or folders to copy into the workspace; a plain string is `src`.",
+    )
+    sites: dict[str, SiteFixture] = Field(
+        default_factory=dict, description="Site name → the folder to serve (or a site)."
+    )
+    indexes: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Index name → folder (relative to the scenario file), built as "
+            "`orchestrator index build FOLDER` does into the run directory; "
+            "`{{indexes.NAME}}` is its path."
+        ),
     )
 
     @field_validator("files", mode="before")
@@ -91,12 +141,28 @@ class Fixtures(BaseModel):
             return [{"src": v} if isinstance(v, str) else v for v in value]
         return value
 
+    @field_validator("sites", mode="before")
+    @classmethod
+    def _plain_folders(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Fixtures:
+        ports = [s.port for s in self.sites.values() if s.port is not None]
+        if len(ports) != len(set(ports)):
+            raise ValueError("two sites cannot be served on the same port")
+        return self
+
 
 class Bounds(BaseModel):
+    """A count's bounds; a bare number is an exact count."""
+
     model_config = _Strict
 
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=0, description="At least this many.")
+    max: int | None = Field(default=None, ge=0, description="At most this many.")
 
     @model_validator(mode="before")
     @classmethod
@@ -116,11 +182,13 @@ class AnswerMatcher(BaseModel):
 
     model_config = _Strict
 
-    equals: str | None = None
-    contains: str | None = None
-    regex: str | None = None
-    one_of: list[str] | None = None
-    case_sensitive: bool = False
+    equals: str | None = Field(
+        default=None, description="The whole answer (spacing ignored); a bare string is this."
+    )
+    contains: str | None = Field(default=None, description="Text the answer contains.")
+    regex: str | None = Field(default=None, description="A regular expression it matches.")
+    one_of: list[str] | None = Field(default=None, description="Answers that would all do.")
+    case_sensitive: bool = Field(default=False, description="Compare case too.")
 
     @model_validator(mode="before")
     @classmethod
@@ -138,11 +206,13 @@ class AnswerMatcher(BaseModel):
 
 
 class EventExpectation(BaseModel):
+    """Events of one type that must occur; a bare string is its type."""
+
     model_config = _Strict
 
-    type: str
+    type: str = Field(description="An event type (see Events).")
     min: int | None = Field(default=None, ge=0, description="Default: 1, or 0 when max is set.")
-    max: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0, description="At most this many.")
 
     @property
     def at_least(self) -> int:
@@ -172,18 +242,41 @@ class EventExpectation(BaseModel):
 
 
 class Expectations(BaseModel):
+    """How the finished run must look; every way it differs is a failure line."""
+
     model_config = _Strict
 
-    status: FinalStatus | None = None
-    stop_reason: StopReason | None = None
-    answer: AnswerMatcher | None = None
-    rounds: Bounds | None = None
-    stalls: Bounds | None = None
-    replans: Bounds | None = None
-    events: list[EventExpectation] = Field(default_factory=list)
+    status: FinalStatus | None = Field(default=None, description="The final status.")
+    stop_reason: StopReason | None = Field(default=None, description="Why the run stopped.")
+    answer: AnswerMatcher | None = Field(default=None, description="The final answer.")
+    rounds: Bounds | None = Field(default=None, description="Rounds run (a number: exactly).")
+    stalls: Bounds | None = Field(default=None, description="Stalled rounds, in total.")
+    replans: Bounds | None = Field(default=None, description="Replans.")
+    events: list[EventExpectation] = Field(
+        default_factory=list,
+        description="Events that must occur (a type, or a type with min/max). Listing "
+        "`action_failed` says failed actions are meant: no warning is printed for them.",
+    )
     script_used_up: bool = Field(
         default=True, description="Fail if scripted replies are left over."
     )
+    no_failed_actions: bool = Field(
+        default=False,
+        description="Fail if any specialist action failed, was refused, rejected (an unknown "
+        "tool, bad arguments) or not run: an `action_failed` event.",
+    )
+    reply_contains: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Team member → text (or a list of texts) that one of its replies must "
+        "contain (case and spacing ignored).",
+    )
+
+    @field_validator("reply_contains", mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
 
 def _model_kind(value: Any) -> str:
@@ -194,27 +287,52 @@ def _model_kind(value: Any) -> str:
 
 
 class Scenario(BaseModel):
+    """A whole run, headless: the task, the team, a model (scripted or real), a scripted
+    person, fixtures, and what the finished run must look like. Strings in `task`, the
+    script and `human` may use `{{sites.NAME}}` (a fixture site's URL) and `{{workspace}}`
+    (the run's workspace folder); `\\{{x}}` is the text `{{x}}` itself."""
+
     model_config = _Strict
 
-    name: str
-    description: str = ""
-    task: str = Field(min_length=1)
-    team: list[str] = Field(default_factory=lambda: ["user"], min_length=1)
-    limits: Limits = Field(default_factory=Limits)
-    stall: StallRules = Field(default_factory=StallRules)
-    context: ContextRules = Field(default_factory=ContextRules)
-    final_answer_seconds: float = Field(default=60, gt=0)
+    name: str = Field(description="Shown in results and JUnit reports.")
+    description: str = Field(default="", description="What the scenario shows, for people.")
+    task: str = Field(min_length=1, description="The request, as a person would type it.")
+    team: list[str] = Field(
+        default_factory=lambda: ["user"],
+        min_length=1,
+        description="Team members: user, web_surfer, file_surfer, coder, mcp, mcp:<server>.",
+    )
+    limits: Limits = Field(default_factory=Limits, description="The run's limits.")
+    stall: StallRules = Field(default_factory=StallRules, description="Stall detection.")
+    context: ContextRules = Field(
+        default_factory=ContextRules, description="How prompts share a model's context."
+    )
+    final_answer_seconds: float = Field(
+        default=60, gt=0, description="Time allowed for the final answer, even after a limit."
+    )
     model: Annotated[
         Annotated[ScriptedChoice, Tag("scripted")] | Annotated[RealChoice, Tag("real")],
         Discriminator(_model_kind),
-    ]
-    human: list[str] | None = Field(
-        default=None, description="Scripted answers from the person; absent: nobody there."
+    ] = Field(
+        description="`{scripted: {script: ...}}`, or a real model: `openai:gpt-4o`, or "
+        "models by role `{default: ..., orchestrator: ...}`."
     )
-    approvals: Approvals = Field(default_factory=Approvals)
-    specialists: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    fixtures: Fixtures = Field(default_factory=Fixtures)
-    expect: Expectations = Field(default_factory=Expectations)
+    human: list[str] | None = Field(
+        default=None,
+        description="Scripted answers from the person, one per question the `user` member "
+        "is asked, in order; absent: nobody there.",
+    )
+    approvals: Approvals = Field(
+        default_factory=Approvals, description="The approval policy and scripted decisions."
+    )
+    specialists: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Settings per specialist, as `specialists:` in the config file.",
+    )
+    fixtures: Fixtures = Field(default_factory=Fixtures, description="Files and local sites.")
+    expect: Expectations = Field(
+        default_factory=Expectations, description="What the finished run must look like."
+    )
 
     @field_validator("model", mode="before")
     @classmethod

@@ -137,7 +137,7 @@ class RunManager:
     def _scenario_config(self, text: str) -> RunConfig:
         located = parse_located(text, "scenario", Scenario)
         scenario = located.value
-        if scenario.fixtures.files or scenario.fixtures.sites:
+        if scenario.fixtures.files or scenario.fixtures.sites or scenario.fixtures.indexes:
             raise located.error(
                 ("fixtures",),
                 "fixtures are not available over HTTP (they name files on the server); "

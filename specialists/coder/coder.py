@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledgers.budget import BudgetHit
+from specialists import record
 from specialists.base import ApprovalRequest, Reply, StepContext, budget_stop_note
 from specialists.coder import blocks, prompts, report
 from specialists.coder.blocks import Ran
@@ -33,6 +34,7 @@ from specialists.models.protocol import Message, ModelClient, ModelError, ModelR
 from specialists.state import MAX_STATE_CHARS, parse_state
 
 PURPOSE = "coder"
+ACTION = "run_code"  # how its code runs are named in the run's record
 STATE_VERSION = 1
 MAX_SAVED_MESSAGES = 400
 
@@ -133,9 +135,9 @@ class Coder:
             if denied is not None:
                 self._history.append(Message.user("The code was not run: approval was denied."))
                 return report.denied(denied, executor)
-            self._history.append(
-                Message.user(blocks.render_round(ran, not_run, round_no, max_rounds))
-            )
+            shown = blocks.render_round(ran, not_run, round_no, max_rounds)
+            record.observed(context, shown, after="run_code")
+            self._history.append(Message.user(shown))
         return self._exhausted(runs, executor, context.workspace)
 
     async def _ask(self, executor: Executor) -> str:
@@ -158,11 +160,18 @@ class Coder:
         dropped = len(found) - len(todo)
         if dropped:
             context.notify("code_blocks_dropped", {"given": len(found), "run_at_most": len(todo)})
+            why = f"only {len(todo)} code block(s) are run per round; {dropped} were dropped"
+            record.action_failed(context, ACTION, "not_run", why)
         for index, block in enumerate(todo, 1):
             if context.check_budget() is not None:  # the step ends at the next model call
                 return ran, len(todo) - index + 1 + dropped, None
             if not await context.approve(self._approval(block, executor)):
+                record.action_failed(context, ACTION, "refused", "approval denied", _shown(block))
                 return ran, 0, block
+            context.started(
+                "code_run",
+                {"language": block.language, "block": index, "waiting_for": "program running"},
+            )
             result = await _run(executor, block, context.workspace, self._limits)
             ran.append(Ran(block, result))
             context.report(
@@ -174,6 +183,8 @@ class Coder:
                 },
             )
             if not result.ok:
+                why = f"{result.status()}: {(result.stderr or result.stdout).strip()[-500:]}"
+                record.action_failed(context, ACTION, "failed", why, _shown(block))
                 return ran, len(todo) - index + dropped, None
         return ran, dropped, None
 
@@ -224,6 +235,10 @@ class Coder:
         body = f"Stopped after {rounds} round(s) of code without a final answer."
         error = None if last.ok else f"the last code run failed ({last.status()})"
         return report.reply(body, runs, executor, workspace, error=error)
+
+
+def _shown(block: CodeBlock) -> dict[str, str]:
+    return {"language": block.language, "code": block.head()}
 
 
 async def _run(

@@ -9,6 +9,8 @@ last search) lives as long as the specialist, across steps, until `reset()`.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -16,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledgers.budget import BudgetHit
+from specialists import record
 from specialists.base import Reply, StepContext, TeamEnv, budget_stop_note
 from specialists.file_surfer import tools
 from specialists.file_surfer.confine import Roots
@@ -31,6 +34,7 @@ from specialists.models.protocol import (
     ModelRequest,
     ModelResponse,
     RecordsContent,
+    ToolCall,
     UnsupportedFeature,
 )
 from specialists.state import parse_state
@@ -171,6 +175,7 @@ class FileSurfer:
 
     async def _with_tools(self, instruction: str, context: StepContext) -> Outcome:
         messages = self._opening(instruction, SYSTEM, context.notes)
+        record.observed(context, self._where())
         last, actions, limit = "", 0, self._settings.max_actions
         for _ in range(limit + EXTRA_CALLS):
             if hit := context.check_budget():
@@ -184,10 +189,14 @@ class FileSurfer:
                     return Outcome(answer, last)
                 if call.name == tools.DONE:
                     result = f"{self.viewer.location()}\nError: done needs a non-empty answer"
+                    why = "done needs a non-empty answer"
+                    record.action_failed(context, call.name, "bad_arguments", why, _shown(call))
                 elif actions >= limit:
                     result = (
                         f"{self.viewer.location()}\nNot run: no actions left; answer with done."
                     )
+                    why = f"this step's limit of {limit} actions was reached"
+                    record.action_failed(context, call.name, "not_run", why, _shown(call))
                 elif hit := context.check_budget():
                     return Outcome(None, last, hit)
                 else:
@@ -221,6 +230,28 @@ class FileSurfer:
         messages = self._opening(
             instruction, SYSTEM + NO_TOOLS.format(actions=listing), context.notes
         )
+        record.observed(context, self._where())
+        recorded = False  # whether `check` already recorded this attempt's failure
+
+        def check(action: tools.OneAction, final: bool) -> None:
+            nonlocal recorded
+            try:
+                (_only_done if final else tools.check_action)(action)
+            except ValueError as exc:  # fed back to the model; recorded for the run
+                problem = exc.problem if isinstance(exc, tools.BadCall) else "not_run"
+                arguments = action.arguments()
+                arguments.pop("password", None)
+                record.action_failed(context, action.tool, problem, str(exc), arguments)
+                recorded = True
+                raise
+
+        def invalid(attempt: int, error: str) -> None:
+            """A reply that is no action at all (an unknown tool's name, not JSON)."""
+            nonlocal recorded
+            if not recorded:
+                record.action_failed(context, "(no valid action)", "bad_arguments", error)
+            recorded = False
+
         last = ""
         for actions in range(self._settings.max_actions + 1):
             if hit := context.check_budget():
@@ -233,7 +264,8 @@ class FileSurfer:
                 purpose=PURPOSE,
                 messages=_compact(messages),
                 schema=tools.OneAction,
-                check=_only_done if final else tools.check_action,
+                check=functools.partial(check, final=final),
+                on_invalid=invalid,
             )
             if action.tool == tools.DONE:
                 return Outcome(action.answer, last)
@@ -254,29 +286,35 @@ class FileSurfer:
             actions=self._settings.max_actions,
         )
         background = f"{notes}\n\n" if notes else ""
-        task = (
-            f"{background}Instruction from the orchestrator:\n{instruction}\n\n"
-            f"Where you are: {self.viewer.location()}\n"
-            f"Files in the workspace: {self.viewer.workspace_summary()}"
-        )
+        task = f"{background}Instruction from the orchestrator:\n{instruction}\n\n{self._where()}"
         return [Message.system(prompt), Message.user(task)]
 
     async def _act(self, name: str, arguments: str | dict[str, Any], context: StepContext) -> str:
         try:
             args = tools.parse(name, arguments)
         except tools.BadCall as exc:
+            record.action_failed(context, name, exc.problem, str(exc), _without_password(arguments))
             return f"{self.viewer.location()}\nError: {exc}"
+        context.started("action", {"name": name, "waiting_for": f"{name} (reading files)"})
         result = await asyncio.to_thread(tools.run, self.viewer, name, args)
+        shown = args.model_dump(exclude={"password"})  # never recorded
         context.report(
             "action",
-            {
-                "name": name,
-                "arguments": args.model_dump(exclude={"password"}),  # never recorded
-                "location": self.viewer.location(),
-            },
+            {"name": name, "arguments": shown, "location": self.viewer.location()},
             {"result": result},
         )
+        if self.viewer.failure is not None:
+            problem, why = self.viewer.failure
+            record.action_failed(context, name, problem, why, shown)
+        record.observed(context, result, after=name)
         return result
+
+    def _where(self) -> str:
+        """What the model is told when its step begins: where it is, what the workspace has."""
+        return (
+            f"Where you are: {self.viewer.location()}\n"
+            f"Files in the workspace: {self.viewer.workspace_summary()}"
+        )
 
     def _reply(self, text: str, error: str | None = None) -> Reply:
         location = self.viewer.location()
@@ -286,6 +324,23 @@ class FileSurfer:
         return Reply(
             f"{text}\n\n(file surfer location: {location})", evidence=evidence, error=error
         )
+
+
+def _without_password(arguments: str | dict[str, Any]) -> str | dict[str, Any]:
+    """A call's arguments as they may be recorded: a PDF's password is never kept."""
+    if isinstance(arguments, dict):
+        return {k: v for k, v in arguments.items() if k != "password"}
+    try:
+        raw = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return "(not valid JSON)" if "password" in arguments else arguments
+    if isinstance(raw, dict):
+        return {k: v for k, v in raw.items() if k != "password"}
+    return arguments
+
+
+def _shown(call: ToolCall) -> str | dict[str, Any]:
+    return _without_password(call.arguments)
 
 
 def _answer(arguments: str) -> str | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from specialists.file_surfer.viewer import Viewer
 from specialists.models.protocol import ToolSpec
 from specialists.models.structured import describe
+from specialists.record import Problem
 
 
 class Args(BaseModel):
@@ -110,12 +111,16 @@ def tool_specs(names: tuple[str, ...] = tuple(TOOLS)) -> tuple[ToolSpec, ...]:
 
 
 class BadCall(ValueError):
-    """A tool call the model got wrong; the message is fed back to it."""
+    """A tool call the model got wrong; the message is fed back to it. `problem` says how."""
+
+    def __init__(self, message: str, problem: Problem = "bad_arguments") -> None:
+        super().__init__(message)
+        self.problem: Problem = problem
 
 
 def parse(name: str, arguments: str | dict[str, Any]) -> Args:
     if name not in TOOLS:
-        raise BadCall(f"unknown tool '{name}'; the tools are: {', '.join(TOOLS)}")
+        raise BadCall(f"unknown tool '{name}'; the tools are: {', '.join(TOOLS)}", "unknown_tool")
     try:
         raw = json.loads(arguments or "{}") if isinstance(arguments, str) else arguments
         return TOOLS[name][0].model_validate(raw)
@@ -127,7 +132,9 @@ def parse(name: str, arguments: str | dict[str, Any]) -> Args:
 
 
 def run(viewer: Viewer, name: str, args: Args) -> str:
-    """Perform one (non-`done`) action and return what the model sees."""
+    """Perform one (non-`done`) action and return what the model sees; why it could
+    not be done, if so, is left in `viewer.failure`."""
+    viewer.failure = None
     actions: dict[str, Callable[[], str]] = {
         "page_down": viewer.page_down,
         "page_up": viewer.page_up,

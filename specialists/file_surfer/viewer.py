@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from specialists.file_surfer import archive, folders
 from specialists.file_surfer.bounded import WORKER
@@ -90,6 +91,8 @@ class Viewer:
         self.page = 0
         self.search: Search | None = None
         self.opened: Opened | None = None
+        # Why the latest action could not be done (reset by `tools.run`), for the record.
+        self.failure: tuple[Literal["failed", "refused"], str] | None = None
         WORKER.warm_up()
 
     # --- where the reader is ---------------------------------------------------------
@@ -102,6 +105,11 @@ class Viewer:
     def _result(self, body: str) -> str:
         return capped(f"{self.location()}\n{body}", self.settings.max_result_chars)
 
+    def _failed(self, body: str, problem: Literal["failed", "refused"] = "failed") -> str:
+        """A result saying the action could not be done; remembered in `failure`."""
+        self.failure = (problem, body)
+        return self._result(body)
+
     def _show(self, note: str = "") -> str:
         assert self.document is not None
         text = self.document.page(self.page)
@@ -113,11 +121,13 @@ class Viewer:
     def open(self, path: str, member: str | None = None, password: str | None = None) -> str:
         try:
             document = self._load(path, member, password)
-        except (PathRefused, FileProblem) as exc:
-            return self._result(f"Not opened: {exc}")
+        except PathRefused as exc:
+            return self._failed(f"Not opened: {exc}", "refused")
+        except FileProblem as exc:
+            return self._failed(f"Not opened: {exc}")
         except OSError as exc:
             why = exc.strerror or exc
-            return self._result(f"Not opened: '{shown(path)}' could not be read ({why})")
+            return self._failed(f"Not opened: '{shown(path)}' could not be read ({why})")
         self.close()
         self.document, self.page = document, 1
         self.opened = _opened(self.roots.resolve(path), member, password)
@@ -185,31 +195,31 @@ class Viewer:
 
     def go_to_page(self, page: int) -> str:
         if self.document is None:
-            return self._result("No file is open: use open_file first.")
+            return self._failed("No file is open: use open_file first.")
         count = self.document.page_count
         if not 1 <= page <= count:
-            return self._result(f"There is no page {page}: pages run from 1 to {count}.")
+            return self._failed(f"There is no page {page}: pages run from 1 to {count}.")
         self.page = page
         return self._show()
 
     def page_down(self) -> str:
         if self.document is not None and self.page >= self.document.page_count:
-            return self._result("Already on the last page.")
+            return self._failed("Already on the last page.")
         return self.go_to_page(self.page + 1)
 
     def page_up(self) -> str:
         if self.document is not None and self.page <= 1:
-            return self._result("Already on the first page.")
+            return self._failed("Already on the first page.")
         return self.go_to_page(self.page - 1)
 
     # --- finding -------------------------------------------------------------------------
 
     def find(self, text: str) -> str:
         if self.document is None:
-            return self._result("No file is open: use open_file first (or find_files for names).")
+            return self._failed("No file is open: use open_file first (or find_files for names).")
         query = _collapse(text).lower()
         if not query:
-            return self._result("Nothing to find: give some text.")
+            return self._failed("Nothing to find: give some text.")
         hits = self._hits(self.document, query)
         if not hits:
             pages = self.document.page_count
@@ -222,7 +232,7 @@ class Viewer:
 
     def find_next(self) -> str:
         if self.search is None or self.document is None:
-            return self._result("No search to continue: use find first.")
+            return self._failed("No search to continue: use find first.")
         current = (self.search.current + 1) % len(self.search.hits)
         self.search = Search(self.search.query, self.search.hits, current)
         return self._show_hit()
@@ -276,9 +286,9 @@ class Viewer:
         try:
             return self._result(untrusted("file system", look()))
         except PathRefused as exc:
-            return self._result(f"Refused: {exc}")
+            return self._failed(f"Refused: {exc}", "refused")
         except OSError as exc:
-            return self._result(f"Could not look there: {exc.strerror or exc}")
+            return self._failed(f"Could not look there: {exc.strerror or exc}")
 
     def workspace_summary(self, limit: int = 30) -> str:
         """The workspace's top-level names, for the first prompt of a step."""

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledgers.budget import BudgetHit
+from specialists import record
 from specialists.base import ApprovalRequest, Reply, StepContext, budget_stop_note
 from specialists.mcp_tools.connection import Connection, ServerFailed, ToolInfo
 from specialists.mcp_tools.settings import McpSettings
@@ -32,6 +33,7 @@ from specialists.models.protocol import (
     ToolSpec,
     UnsupportedFeature,
 )
+from specialists.record import Problem
 
 DONE = "done"
 TAG = "untrusted_tool_result"
@@ -160,9 +162,12 @@ class McpSpecialist:
         offered = (self._offered or {}).get(name)
         if offered is None:
             known = ", ".join(sorted(self._offered or {})) or "none"
-            return f"Error: there is no tool {name!r}; the tools are: {known}, {DONE}"
+            error = f"there is no tool {name!r}; the tools are: {known}, {DONE}"
+            record.action_failed(context, name, "unknown_tool", error, _raw(arguments))
+            return f"Error: {error}"
         args, problem = _arguments(arguments)
         if problem is not None:
+            record.action_failed(context, name, "bad_arguments", problem, _raw(arguments))
             return f"Error: {problem}"
         tool = offered.tool
         shown = json.dumps(args, ensure_ascii=False)[:500]
@@ -176,16 +181,23 @@ class McpSpecialist:
         )
         if not approved:
             self._notify(context, tool, args, 0.0, error="not approved")
+            record.action_failed(context, name, "refused", "not approved", args)
             return f"Not run: calling {tool.name} was not approved. Answer without it."
+        waiting_for = f"tool {tool.name} running"
+        context.started("tool_call", {"name": tool.name, "waiting_for": waiting_for})
         started = time.monotonic()
         try:
             result = await self._connections[tool.server].call(tool.name, args)
         except ServerFailed as exc:
             self._notify(context, tool, args, time.monotonic() - started, error=str(exc))
+            record.action_failed(context, name, "failed", str(exc), args)
             return f"Error: {exc}"
         seconds = time.monotonic() - started
-        error = "tool error" if result.is_error else None
-        self._notify(context, tool, args, seconds, error=error, result=result.text)
+        failure = "tool error" if result.is_error else None
+        self._notify(context, tool, args, seconds, error=failure, result=result.text)
+        if result.is_error:
+            record.action_failed(context, name, "failed", f"tool error: {result.text}", args)
+        record.observed(context, result.text, after=name)
         return self._fence(tool, result.text, is_error=result.is_error)
 
     def _fence(self, tool: ToolInfo, text: str, *, is_error: bool) -> str:
@@ -225,6 +237,7 @@ class McpSpecialist:
         self, instruction: str, context: StepContext, offered: Mapping[str, Offered]
     ) -> tuple[str | None, str]:
         messages = self._opening(instruction, SYSTEM, context.notes)
+        record.observed(context, _listing(offered))
         last, calls, limit = "", 0, self._settings.max_calls
         for _ in range(limit + EXTRA_CALLS):
             _check_budget(context, last)
@@ -237,8 +250,12 @@ class McpSpecialist:
                     return answer, last
                 if call.name == DONE:
                     result = "Error: done needs a non-empty answer"
+                    why = "done needs a non-empty answer"
+                    record.action_failed(context, DONE, "bad_arguments", why, call.arguments)
                 elif calls >= limit:
                     result = "Not run: no tool calls left; answer with done."
+                    why = f"this step's limit of {limit} tool calls was reached"
+                    record.action_failed(context, call.name, "not_run", why, call.arguments)
                 else:
                     _check_budget(context, last)
                     result = last = await self._run(call.name, call.arguments, context)
@@ -249,7 +266,7 @@ class McpSpecialist:
     async def _ask(
         self, messages: Sequence[Message], offered: Mapping[str, Offered], *, final: bool
     ) -> ModelResponse:
-        specs = [_done_spec()]
+        specs = [done_spec()]
         if not final:
             specs = [
                 ToolSpec(o.name, o.tool.description[:1000] or o.tool.name, o.tool.schema)
@@ -276,6 +293,7 @@ class McpSpecialist:
         listing += f"\n- {DONE}: finish with your answer (in answer)."
         # Appended after formatting: tool descriptions and schemas are the server's text.
         messages = self._opening(instruction, SYSTEM, context.notes, extra=NO_TOOLS + listing)
+        record.observed(context, _listing(offered))
         last = ""
         for calls in range(self._settings.max_calls + 1):
             _check_budget(context, last)
@@ -284,14 +302,17 @@ class McpSpecialist:
                 messages.append(Message.user("No tool calls are left: answer now with done."))
 
             def check(action: OneCall, final: bool = final) -> None:
+                problem: Problem | None = None
                 if action.tool == DONE and not (action.answer or "").strip():
-                    raise ValueError("done needs a non-empty answer")
-                if final and action.tool != DONE:
-                    raise ValueError("no tool calls are left: the tool must be done")
-                if action.tool != DONE and action.tool not in offered:
-                    raise ValueError(
-                        f"unknown tool {action.tool!r}; use one of {', '.join(offered)}"
-                    )
+                    problem, why = "bad_arguments", "done needs a non-empty answer"
+                elif final and action.tool != DONE:
+                    problem, why = "not_run", "no tool calls are left: the tool must be done"
+                elif action.tool != DONE and action.tool not in offered:
+                    problem = "unknown_tool"
+                    why = f"unknown tool {action.tool!r}; use one of {', '.join(offered)}"
+                if problem is not None:  # fed back to the model; recorded for the run
+                    record.action_failed(context, action.tool, problem, why, action.arguments)
+                    raise ValueError(why)
 
             action = await structured.generate(
                 self._model, purpose=self.name, messages=messages, schema=OneCall, check=check
@@ -320,6 +341,22 @@ class McpSpecialist:
         ]
 
 
+def _listing(offered: Mapping[str, Offered]) -> str:
+    """The tools the step begins with, by the names the model calls them (and a script
+    must), with their arguments."""
+    lines = ["Tools offered:"]
+    for o in offered.values():
+        properties = o.tool.schema.get("properties")
+        names = ", ".join(properties) if isinstance(properties, dict) else ""
+        lines.append(f"- {o.name}({names}) on {o.tool.server}: {o.tool.description[:200]}")
+    lines.append(f"- {DONE}(answer): finish the step")
+    return "\n".join(lines)
+
+
+def _raw(arguments: Any) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments, default=str)
+
+
 def _describe(connections: Sequence[Connection]) -> str:
     parts = [f"{c.name} ({c.settings.description or c.settings.where()})" for c in connections]
     return (
@@ -334,7 +371,7 @@ def _tool_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
 
 
-def _done_spec() -> ToolSpec:
+def done_spec() -> ToolSpec:
     return ToolSpec(
         DONE,
         "Finish the step with your complete answer.",

@@ -18,14 +18,22 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import ValidationError
 
+from specialists import record
 from specialists.models.protocol import ToolSpec
 from specialists.models.structured import describe
+from specialists.record import Problem
 from specialists.web_surfer import act_browse, act_elements, act_read, toolbox
-from specialists.web_surfer.driver import ActionError
+from specialists.web_surfer.driver import ActionError, Refused
 from specialists.web_surfer.limits import RESULT_MAX_CHARS, cap
 from specialists.web_surfer.observe import Observation
 from specialists.web_surfer.redaction import MASK, Secrets
-from specialists.web_surfer.toolbox import ActionEnv, Args, DoneArgs, TypeArgs, schema_of
+from specialists.web_surfer.toolbox import (
+    ActionEnv,
+    Args,
+    DoneArgs,
+    TypeArgs,
+    schema_of,
+)
 
 DONE = "done"
 
@@ -101,7 +109,7 @@ def _catalogue() -> dict[str, Action]:
 
 
 async def _done(env: ActionEnv, args: DoneArgs) -> str:
-    return args.reply
+    return args.answer
 
 
 ACTIONS = _catalogue()
@@ -121,18 +129,62 @@ class Outcome:
     arguments: str | None = None  # the call's arguments as they may be recorded (redacted)
 
 
+class BadCall(ActionError):
+    """A call the model got wrong: `problem` says how (an unknown action, bad arguments)."""
+
+    def __init__(self, message: str, problem: Problem) -> None:
+        super().__init__(message)
+        self.problem: Problem = problem
+
+
 def parse(name: str, arguments: str | dict[str, Any]) -> tuple[Action, Args]:
     action = ACTIONS.get(name)
     if action is None:
-        raise ActionError(f"unknown action {name!r}; the actions are: {', '.join(ACTIONS)}")
+        raise BadCall(
+            f"unknown action {name!r}; the actions are: {', '.join(ACTIONS)}", "unknown_tool"
+        )
     try:
         raw = json.loads(arguments or "{}") if isinstance(arguments, str) else arguments
     except json.JSONDecodeError as exc:
-        raise ActionError(f"{name}: the arguments are not valid JSON ({exc.msg})") from None
+        raise BadCall(
+            f"{name}: the arguments are not valid JSON ({exc.msg})", "bad_arguments"
+        ) from None
     try:
         return action, action.args.model_validate(raw)
     except ValidationError as exc:
-        raise ActionError(f"{name}: invalid arguments: {describe(exc)}") from None
+        raise BadCall(f"{name}: invalid arguments: {describe(exc)}", "bad_arguments") from None
+
+
+def rejected(env: ActionEnv, name: str, arguments: str | dict[str, Any], exc: BadCall) -> None:
+    """Record a call that was not run because the model got it wrong."""
+    shown = unrun_arguments(arguments, env.driver.secrets)
+    record.action_failed(env.context, name, exc.problem, str(exc), shown)
+
+
+def unrun_arguments(arguments: str | dict[str, Any], secrets: Secrets) -> str:
+    """A call's arguments as they may be recorded though it never ran: known secrets
+    masked, and a text the model marked `secret` too (it was never registered as one)."""
+    raw: Any = arguments
+    if isinstance(arguments, str):
+        try:
+            raw = json.loads(arguments or "{}")
+        except json.JSONDecodeError:
+            return secrets.redact(arguments)
+    if isinstance(raw, dict) and raw.get("secret") and "text" in raw:
+        raw = {**raw, "text": MASK}
+    return secrets.redact(json.dumps(raw, ensure_ascii=False))
+
+
+# What an action waits for, as the person watching the spinner line reads it.
+WAITS = {
+    "visit_url": "page loading",
+    "back": "page loading",
+    "forward": "page loading",
+    "search": "searching",
+    "read_page": "reading the page",
+    "answer_question": "reading the page",
+    "download": "downloading",
+}
 
 
 def _budget(env: ActionEnv) -> float:
@@ -145,15 +197,18 @@ async def perform(
 ) -> Outcome:
     try:
         action, args = parse(name, arguments)
-    except ActionError as exc:
+    except BadCall as exc:
+        rejected(env, name, arguments, exc)
         return Outcome(name, f"error: {exc}", ok=False)
     if isinstance(args, DoneArgs):
-        return Outcome(name, "done", ok=True, reply=args.reply)
+        return Outcome(name, "done", ok=True, reply=args.answer)
     if restarted := await env.driver.ensure():
         env.notes.append(restarted)
         env.restarts.append(restarted)
         env.context.notify("browser_restarted", {"reason": restarted})
     env.driver.guard.approver = env.approve_request  # requests the action leads to
+    waiting_for = WAITS.get(name, f"{name} in the browser")
+    env.context.started("action", {"name": name, "waiting_for": waiting_for})
     try:
         return await _perform(env, name, action, args, marks=marks)
     finally:
@@ -164,7 +219,8 @@ async def perform(
 async def _perform(
     env: ActionEnv, name: str, action: Action, args: Args, *, marks: bool
 ) -> Outcome:
-    text, ok = await _run(env, action, args)
+    text, problem = await _run(env, action, args)
+    ok = problem is None
     secrets = env.driver.secrets
     text = cap(secrets.redact(text), RESULT_MAX_CHARS, "result")
     shown = _shown_arguments(args, secrets)
@@ -173,6 +229,8 @@ async def _perform(
         {"name": name, "ok": ok, "detail": text[:200], "arguments": shown},
         {"arguments": shown, "result": text},  # both redacted above
     )
+    if problem is not None:
+        record.action_failed(env.context, name, problem, text.removeprefix("error: "), shown)
     try:
         async with asyncio.timeout(_budget(env)):
             notes = await env.driver.settle()
@@ -190,7 +248,9 @@ async def _perform(
     except (PlaywrightError, TimeoutError) as exc:
         failure = _why(exc, _budget(env))
         text = f"{text}\nerror: no observation: {failure}"
+        record.action_failed(env.context, name, "failed", f"no observation: {failure}", shown)
         return Outcome(name, text, ok=False, arguments=shown)
+    record.observed(env.context, secrets.redact(observation.record()), after=name)
     return Outcome(name, text, ok, observation=observation, arguments=shown)
 
 
@@ -202,14 +262,17 @@ def _shown_arguments(args: Args, secrets: Secrets) -> str:
     return secrets.redact(json.dumps(data, ensure_ascii=False))
 
 
-async def _run(env: ActionEnv, action: Action, args: Args) -> tuple[str, bool]:
+async def _run(env: ActionEnv, action: Action, args: Args) -> tuple[str, Problem | None]:
+    """What the action did, and the problem if it did not do its work."""
     try:
         async with asyncio.timeout(_budget(env)):
-            return await action.run(env, args), True
+            return await action.run(env, args), None
+    except Refused as exc:
+        return f"error: {exc}", "refused"
     except ActionError as exc:
-        return f"error: {exc}", False
+        return f"error: {exc}", "failed"
     except (PlaywrightError, TimeoutError) as exc:
-        return f"error: {_why(exc, _budget(env))}", False
+        return f"error: {_why(exc, _budget(env))}", "failed"
 
 
 def _why(exc: BaseException, budget: float) -> str:

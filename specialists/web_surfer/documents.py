@@ -23,7 +23,7 @@ from specialists.web_surfer.downloads import (
     pdf_pages,
     save_download,
 )
-from specialists.web_surfer.driver import ActionError, Driver
+from specialists.web_surfer.driver import ActionError, Driver, Refused
 from specialists.web_surfer.tabs import Tab
 
 Approve = Callable[[ApprovalRequest], Awaitable[bool]]
@@ -74,7 +74,7 @@ class FileIntake:
     async def fetch_url(self, url: str) -> str:
         """The download action: fetch `url` with the browser's cookies into the workspace."""
         if not await self._allowed(url):
-            raise ActionError(f"not done: the download of {url} was not approved")
+            raise Refused(f"not done: the download of {url} was not approved")
         try:
             saved = await self._fetch(url)
         except DownloadFailed as exc:

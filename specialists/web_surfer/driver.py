@@ -35,6 +35,10 @@ class ActionError(Exception):
     """An action could not be done; the message goes back to the model as is."""
 
 
+class Refused(ActionError):
+    """The run's policy refused the action: not approved, or a URL the policy blocks."""
+
+
 @dataclass(frozen=True)
 class Located:
     locator: Locator
@@ -135,7 +139,7 @@ class Driver:
         """Navigate the current tab (until the response arrives: soft timeout).
         Returns notes about anything that went wrong."""
         if (reason := await self.policy.check(url)) is not None:
-            raise ActionError(f"{url} was not opened: {reason}")
+            raise Refused(f"{url} was not opened: {reason}")
         tab = self.tab
         tab.history.mark_action()
         notes: list[str] = []

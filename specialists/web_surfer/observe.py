@@ -143,6 +143,22 @@ class Observation:
         content = cap("\n".join(body), OBSERVATION_MAX_CHARS, "observation")
         return "\n".join([*head, fence(content)])
 
+    def record(self) -> str:
+        """The observation as a scenario's author reads it in the run's events: address,
+        title, the elements with their [ids] (before the text, so a cut keeps them), the
+        visible text. Not fenced: it is never shown to a model."""
+        title = clip(self.title, TITLE_MAX_CHARS) or "(no title)"
+        lines = [f"{clip(self.url, URL_MAX_CHARS)} — {title} (tab {self.tab} of {self.tabs})"]
+        if self.status is not None and self.status >= 400:
+            lines.append(f"HTTP status: {self.status}")
+        lines += [f"Note: {clip(note, NOTE_MAX_CHARS)}" for note in self.notes]
+        if self.document is not None:
+            lines.append(self.document)
+        else:
+            lines += self._element_lines()
+            lines += ["Visible text:", self.text or "(no text in view)"]
+        return "\n".join(lines)
+
     def _element_lines(self) -> list[str]:
         if not self.elements:
             lines = ["No interactive elements in view."]

@@ -99,6 +99,11 @@ class UrlPolicy:
             file_roots=tuple(Path(r).expanduser().resolve() for r in settings.file_roots),
         )
 
+    def allow_files_under(self, folders: tuple[Path, ...]) -> None:
+        """Add file roots besides the configured ones (the folder of a local search index)."""
+        new = tuple(f.resolve() for f in folders if f.resolve() not in self.file_roots)
+        self.file_roots = (*self.file_roots, *new)
+
     async def check(self, url: str) -> str | None:
         """Why `url` may not be loaded, or None if it may."""
         parts = urlsplit(url)

@@ -8,6 +8,7 @@ final set-of-marks screenshot, a text-only model's never does.
 from __future__ import annotations
 
 from specialists.base import Reply
+from specialists.web_surfer.actions import unrun_arguments
 from specialists.web_surfer.observe import Observation
 from specialists.web_surfer.prompts import StepLog, Turn
 from specialists.web_surfer.redaction import Secrets
@@ -35,7 +36,7 @@ def _action_lines(turns: list[Turn], secrets: Secrets) -> list[str]:
                 summary = summary[: ACTION_LINE_CHARS - 1] + "…"
             arguments = outcome.arguments
             if arguments is None:  # not run or not valid: as the model sent it, masked
-                arguments = secrets.redact(call.arguments)
+                arguments = unrun_arguments(call.arguments, secrets)
             lines.append(f"{len(lines) + 1}. {call.name} {arguments} → {summary}")
     return lines
 

@@ -9,6 +9,7 @@ to visit one.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 from playwright.async_api import Page
@@ -56,6 +57,22 @@ def default_factory(
     except Exception as exc:  # e.g. SearchError: a missing API key, said in one line
         raise ActionError(f"search is not available: {exc}") from None
     return provider
+
+
+def index_file_roots(raw: Mapping[str, Any]) -> tuple[Path, ...]:
+    """The folder a `local` index was built from: its results are file:// URLs there, so
+    the surfer may open files under it. Nothing for other providers or a site's index."""
+    if raw.get("provider") != "local":
+        return ()
+    try:
+        from specialists.web_surfer.search import SearchSettings
+        from specialists.web_surfer.search.local_index import indexed_folder
+
+        settings = SearchSettings.model_validate(dict(raw))
+    except (ImportError, ValidationError):
+        return ()  # the first search says what is wrong
+    folder = indexed_folder(settings.index)
+    return () if folder is None else (folder,)
 
 
 def render_results(query: str, provider: str, results: list[Any]) -> str:

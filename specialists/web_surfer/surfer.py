@@ -19,6 +19,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from pydantic import BaseModel, ConfigDict
 
+from specialists import record
 from specialists.base import Reply, Specialist, StepContext, TeamEnv, budget_stop_note
 from specialists.models import structured
 from specialists.models.protocol import (
@@ -30,14 +31,23 @@ from specialists.models.protocol import (
     ToolCall,
 )
 from specialists.web_surfer import prompts
-from specialists.web_surfer.actions import DONE, Outcome, parse, perform, tool_specs
+from specialists.web_surfer.actions import (
+    DONE,
+    BadCall,
+    Outcome,
+    parse,
+    perform,
+    rejected,
+    tool_specs,
+    unrun_arguments,
+)
 from specialists.web_surfer.discovery import BrowserUnavailable
 from specialists.web_surfer.documents import FileIntake
-from specialists.web_surfer.driver import ActionError, Driver
+from specialists.web_surfer.driver import Driver
 from specialists.web_surfer.observe import Observation
 from specialists.web_surfer.redaction import recorded_message
 from specialists.web_surfer.reply import build_reply
-from specialists.web_surfer.search_box import SearchBox, SearchFactory
+from specialists.web_surfer.search_box import SearchBox, SearchFactory, index_file_roots
 from specialists.web_surfer.settings import WebSurferSettings, load_settings
 from specialists.web_surfer.tabs_state import restore_tabs, save_tabs
 from specialists.web_surfer.toolbox import NAME, ActionEnv, DoneArgs
@@ -91,6 +101,8 @@ class WebSurfer:
             os.environ if environ is None else environ,
             factory=search_factory,
         )
+        # The results of a folder's index are file:// URLs: opening them is the point.
+        self.driver.policy.allow_files_under(index_file_roots(settings.search))
 
     @property
     def _vision(self) -> bool:
@@ -109,6 +121,8 @@ class WebSurfer:
             env.restarts.append(restarted)
             context.notify("browser_restarted", {"reason": restarted})
         first = await self._observe_first(env, restarted)
+        if first is not None:
+            record.observed(context, self.driver.secrets.redact(first.record()))
         try:
             log = await self._loop(env, instruction, first, context.notes)
         except (ModelError, PlaywrightError, BrowserUnavailable) as exc:
@@ -137,7 +151,7 @@ class WebSurfer:
             opening = prompts.first_message(
                 instruction, first, self._vision and not log.turns, notes
             )
-            calls, content = await self._next_calls([system, opening], log.turns)
+            calls, content = await self._next_calls(env, [system, opening], log.turns)
             if not calls:
                 log.reply = content.strip() or "(the model ended the step without a reply)"
                 break
@@ -146,32 +160,38 @@ class WebSurfer:
         if log.reply is None and not _over_budget(env, log):
             # Out of actions: one last turn to report what it has.
             opening = prompts.first_message(instruction, first, False, notes)
-            log.reply = await self._wrap_up([system, opening], log)
+            log.reply = await self._wrap_up(env, [system, opening], log)
         return log
 
-    async def _wrap_up(self, opening: list[Message], log: prompts.StepLog) -> str | None:
+    async def _wrap_up(
+        self, env: ActionEnv, opening: list[Message], log: prompts.StepLog
+    ) -> str | None:
         note = Message.user(prompts.wrap_up_note(self.settings.max_actions_per_step))
-        calls, content = await self._next_calls([*opening], log.turns, final=note)
+        calls, content = await self._next_calls(env, [*opening], log.turns, final=note)
         for call in calls:
-            if call.name == DONE:
-                try:
-                    _, args = parse(call.name, call.arguments)
-                except ActionError:
-                    continue
-                if isinstance(args, DoneArgs):
-                    return args.reply
+            try:
+                _, args = parse(call.name, call.arguments)
+            except BadCall as exc:
+                rejected(env, call.name, call.arguments, exc)
+                continue
+            if isinstance(args, DoneArgs):
+                return args.answer
+            self._not_run(env, call, "only done is offered once the step's actions are used up")
         return content.strip() or None
+
+    def _not_run(self, env: ActionEnv, call: ToolCall, why: str) -> Outcome:
+        arguments = unrun_arguments(call.arguments, self.driver.secrets)
+        record.action_failed(env.context, call.name, "not_run", why, arguments)
+        return Outcome(call.name, f"not run: {why}", ok=False)
 
     async def _run_call(self, env: ActionEnv, call: ToolCall, log: prompts.StepLog) -> Outcome:
         if log.over_budget or (log.reply is None and _over_budget(env, log)):
             return Outcome(call.name, "not run: the run's budget is used up", ok=False)
         if log.reply is not None:
-            return Outcome(call.name, "not run: done was already called", ok=False)
+            return self._not_run(env, call, "done was already called")
         if log.performed >= self.settings.max_actions_per_step:
             limit = self.settings.max_actions_per_step
-            return Outcome(
-                call.name, f"not run: this step's limit of {limit} actions was reached", ok=False
-            )
+            return self._not_run(env, call, f"this step's limit of {limit} actions was reached")
         outcome = await perform(env, call.name, call.arguments, marks=self._vision)
         if outcome.reply is not None:
             log.reply = outcome.reply
@@ -184,7 +204,11 @@ class WebSurfer:
         return bool(self._model and self._model.capabilities.tools)
 
     async def _next_calls(
-        self, opening: list[Message], turns: list[prompts.Turn], final: Message | None = None
+        self,
+        env: ActionEnv,
+        opening: list[Message],
+        turns: list[prompts.Turn],
+        final: Message | None = None,
     ) -> tuple[list[ToolCall], str]:
         """The model's next actions. With `final` (the wrap-up note) only `done` is offered."""
         model = self._require_model()
@@ -206,7 +230,7 @@ class WebSurfer:
             purpose=PURPOSE,
             messages=[*opening, *history, *closing],
             schema=OneAction,
-            check=_check,
+            check=lambda choice: _check(env, choice),
         )
         arguments = json.dumps(choice.arguments)
         call = ToolCall(f"json_{len(turns) + 1}", choice.action, arguments)
@@ -248,10 +272,12 @@ class WebSurfer:
                 await self.driver.close()
 
 
-def _check(choice: OneAction) -> None:
+def _check(env: ActionEnv, choice: OneAction) -> None:
+    """A chosen action that cannot be run is fed back to the model, and recorded."""
     try:
         parse(choice.action, choice.arguments)
-    except ActionError as exc:
+    except BadCall as exc:
+        rejected(env, choice.action, choice.arguments, exc)
         raise ValueError(str(exc)) from None
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from specialists.base import ApprovalRequest, StepContext
 from specialists.models.protocol import ModelClient
 from specialists.web_surfer.documents import FileIntake
-from specialists.web_surfer.driver import ActionError, Driver
+from specialists.web_surfer.driver import Driver, Refused
 
 NAME = "web_surfer"
 
@@ -36,7 +36,7 @@ class ActionEnv:
         detail = self.driver.secrets.redact(detail)  # approvals are recorded as events
         approved = await self.context.approve(ApprovalRequest(NAME, action, detail, risky=risky))
         if not approved:
-            raise ActionError(f"not done: '{action}' was not approved ({detail})")
+            raise Refused(f"not done: '{action}' was not approved ({detail})")
 
     async def approve_request(self, action: str, detail: str) -> bool:
         """For the request guard: may the page send this request (a POST, a state-changing
@@ -124,7 +124,7 @@ class UploadArgs(ElementArgs):
 
 
 class DoneArgs(Args):
-    reply: str = Field(
+    answer: str = Field(
         min_length=1,
         description="Your answer or report for the orchestrator: what you found or did.",
     )

@@ -86,6 +86,26 @@ def index_meta(db: sqlite3.Connection) -> dict[str, str]:
     return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
 
+def indexed_folder(path: Path) -> Path | None:
+    """The folder an index was built from (its results are file:// URLs under it), or None
+    for an index of a site, or one that cannot be read (searching it says why)."""
+    try:
+        db = open_index(path)
+    except SearchError:
+        return None
+    try:
+        source = index_meta(db).get("source", "")
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    parts = urlsplit(source)
+    if parts.scheme != "file":
+        return None
+    folder = Path(unquote(parts.path)).resolve()
+    return folder if folder.is_dir() else None
+
+
 def search_index(db: sqlite3.Connection, query: str, limit: int) -> list[SearchResult]:
     """All-terms matches first; if there are none, pages matching any term."""
     match_all, match_any = fts_queries(query)
