@@ -499,7 +499,9 @@ async def test_timeout_during_a_specialist_step_is_prompt_and_the_run_resumes(
     # ... and round 3 is in the log once: the cut attempt was set aside, not kept.
     assert [e.round for e in events if event_type(e) == "round_started"] == [1, 2, 3, 4, 5, 6]
     aside = [parse_event(line) for line in (store.root / ABANDONED).read_bytes().splitlines()]
-    assert [event_type(e) for e in aside if e.round == 3][:2] == ["round_started", "model_called"]
+    cut = [event_type(e) for e in aside if e.round == 3]
+    assert cut[0] == "round_started"
+    assert {"model_called", "delegated"} <= set(cut)
 
 
 # --- a torn event line ---------------------------------------------------------------------
