@@ -1,12 +1,15 @@
-"""The Python API: run tasks from your own program, and the surface the service uses.
+"""The Python API: run tasks from your own program; the surface the CLI, the scenario
+runner, evaluation and the service all use.
 
     orch = Orchestrator(settings)
     result = await orch.run("What is ...?", team=["web_surfer"], model="openai:gpt-4o")
     async for event in orch.run_stream("..."): ...
 
-Every run goes through `orchestrator.session` (`new_config`, `preflight`, `start`,
-`execute`) like the CLI's; this module only queues runs, fans their events out (see
-`feed`) and keeps a handle per run id to attach to, cancel or resume.
+Two ways in: in the foreground (`new_config`, `create`, `execute`: the command line and the
+evaluation's trials, which own their task and see its exceptions), or through the queue
+(`submit`, `run`, `run_stream`: the service and embedders), where runs wait for a slot,
+their events fan out to any number of readers (see `feed`) and a handle per run id lets
+you attach, cancel, park or resume. Either way the run itself is `orchestrator.session`.
 """
 
 from __future__ import annotations
@@ -154,6 +157,35 @@ class Orchestrator:
 
     # --- starting, following, stopping -------------------------------------------------
 
+    def create(self, config: RunConfig, *, attachments: Sequence[Path] = ()) -> RunStore:
+        """Create the run directory for `config`; then `execute` it here or `submit` it to
+        the queue. `attachments`, if given, are the files `config.attachments` describes,
+        copied in (a caller that places them itself passes none)."""
+        store = session.start(config, self.runs_dir)
+        if attachments:
+            attached.copy_in(store.workspace, list(attachments), config.attachments)
+        return store
+
+    async def execute(
+        self,
+        store: RunStore,
+        *,
+        subscribers: Sequence[Subscriber] = (),
+        interactive: bool = False,
+        sites_running: bool = False,
+    ) -> FinalResult:
+        """Run (or resume) the run in `store` in the calling task, to its end, outside the
+        queue: the CLI's, the scenario runner's and the evaluation's way in. The person at
+        a terminal can be asked (`interactive`), and what ends the run without a result
+        (`RunStopped`, a model's error, Ctrl-C) reaches the caller as it is."""
+        return await session.execute(
+            store,
+            subscribers=subscribers,
+            interactive=interactive,
+            environ=self._environ,
+            sites_running=sites_running,
+        )
+
     def submit(
         self,
         config: RunConfig,
@@ -163,9 +195,7 @@ class Orchestrator:
         subscribers: Sequence[Subscriber] = (),
     ) -> RunHandle:
         """Create the run directory and queue the run; returns at once."""
-        store = session.start(config, self.runs_dir)
-        attached.copy_in(store.workspace, list(attachments), config.attachments)
-        return self._enqueue(store, people, subscribers)
+        return self._enqueue(self.create(config, attachments=attachments), people, subscribers)
 
     async def asubmit(
         self,
@@ -177,12 +207,7 @@ class Orchestrator:
     ) -> RunHandle:
         """`submit`, with the disk work (written and fsynced) off the event loop."""
 
-        def create() -> RunStore:
-            store = session.start(config, self.runs_dir)
-            attached.copy_in(store.workspace, list(attachments), config.attachments)
-            return store
-
-        store = await asyncio.to_thread(create)
+        store = await asyncio.to_thread(self.create, config, attachments=attachments)
         return self._enqueue(store, people, subscribers)
 
     def resume(

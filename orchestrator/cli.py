@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ledgers import FinalStatus, Limits
-from orchestrator import attachments, session
+from orchestrator.api import Orchestrator
 from orchestrator.cli_help import conventional_help, version_option
 from orchestrator.columns import print_columns
 from orchestrator.config import Settings, load_settings, with_model
@@ -26,6 +26,7 @@ from orchestrator.errors import OrchestratorError, RunStopped
 from orchestrator.evaluation.cli import eval_app
 from orchestrator.events import Background, Subscriber
 from orchestrator.indexing import index_app
+from orchestrator.interrupts import take_back_sigint
 from orchestrator.live import LiveView
 from orchestrator.scenarios.runner import Outcome
 from orchestrator.service.serve import serve
@@ -164,12 +165,16 @@ def _sigterm_as_interrupt() -> Iterator[list[int]]:
 
 
 def _execute(
-    store: RunStore, subscribers: Sequence[Subscriber], interactive: bool, quiet: bool
+    orch: Orchestrator,
+    store: RunStore,
+    subscribers: Sequence[Subscriber],
+    interactive: bool,
+    quiet: bool,
 ) -> NoReturn:
     with _sigterm_as_interrupt() as received:
         try:
             result = asyncio.run(
-                session.execute(store, subscribers=subscribers, interactive=interactive)
+                orch.execute(store, subscribers=subscribers, interactive=interactive)
             )
         except RunStopped as exc:
             if exc.answer:
@@ -239,16 +244,14 @@ def run(
         if headed:
             settings = settings.model_copy(update={"headed": True})
         files = list(attach or [])
-        described = attachments.describe_all(files)
-        run_config = session.new_config(
-            task, settings, human=HumanConfig(mode="console"), attachments=described
+        orch = Orchestrator(settings, environ=os.environ)
+        run_config = orch.new_config(
+            task, human=HumanConfig(mode="console"), attachments=files, source="cli"
         )
-        session.preflight(run_config, os.environ)
-        store = session.start(run_config)
-        attachments.copy_in(store.workspace, files, described)
+        store = orch.create(run_config, attachments=files)
     except (OrchestratorError, ModelError) as exc:
         _fail(str(exc))
-    _execute(store, _subscribers(quiet, log_json), interactive=True, quiet=quiet)
+    _execute(orch, store, _subscribers(quiet, log_json), interactive=True, quiet=quiet)
 
 
 def _run_remote(
@@ -344,10 +347,13 @@ def resume(
                 highlight=False,
             )
             raise typer.Exit(EXIT_FOR_STATUS[done.status])
+        # The run's own settings, not today's config file: it continues as it was started.
+        settings = store.load_config().settings
+        orch = Orchestrator(settings, runs_dir=store.root.parent, environ=os.environ)
     except OrchestratorError as exc:
         _fail(str(exc))
     interactive = sys.stdin.isatty()
-    _execute(store, _subscribers(quiet, log_json), interactive=interactive, quiet=quiet)
+    _execute(orch, store, _subscribers(quiet, log_json), interactive=interactive, quiet=quiet)
 
 
 def _find_run(run: str, config: Path | None) -> Path:
@@ -579,6 +585,7 @@ def doctor(config: ConfigOpt = None) -> None:
 
 
 def main() -> None:
+    take_back_sigint()
     conventional_help(typer.main.get_command(app))(prog_name="orchestrator")
 
 

@@ -108,7 +108,9 @@ def cli(tmp_path: Path, *args: str | Path, **kwargs: object) -> subprocess.Compl
     )
 
 
-def start(tmp_path: Path, *args: str | Path) -> subprocess.Popen[str]:
+def start(tmp_path: Path, *args: str | Path, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+    """The CLI as a subprocess; `sigint_ignored`: as a shell starts a background job."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     return subprocess.Popen(
         [str(ORCHESTRATOR), *map(str, args)],
         stdout=subprocess.PIPE,
@@ -117,6 +119,7 @@ def start(tmp_path: Path, *args: str | Path) -> subprocess.Popen[str]:
         cwd=tmp_path,
         env=env(tmp_path),
         stdin=subprocess.DEVNULL,
+        preexec_fn=ignore,
     )
 
 
@@ -333,9 +336,12 @@ def test_a_second_resume_of_a_running_run_is_refused_naming_the_holder(tmp_path:
 # --- 26: SIGTERM is an interrupt ------------------------------------------------------------
 
 
-def test_sigterm_is_logged_exits_130_and_resume_finishes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "background-job"])
+def test_sigterm_is_logged_exits_130_and_resume_finishes(
+    tmp_path: Path, sigint_ignored: bool
+) -> None:
     run = new_run(tmp_path, SLOW)
-    proc = start(tmp_path, "resume", run, "-q")
+    proc = start(tmp_path, "resume", run, "-q", sigint_ignored=sigint_ignored)
     try:
         wait_for(run, "round_started", proc)
         proc.send_signal(signal.SIGTERM)

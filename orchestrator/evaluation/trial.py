@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ledgers import StopReason
-from orchestrator import attachments, session, sites
+from orchestrator import attachments, sites
+from orchestrator.api import Orchestrator
 from orchestrator.config import Settings
 from orchestrator.evaluation import scoring
 from orchestrator.evaluation.extraction import extract
@@ -116,7 +117,8 @@ async def _run(
     if existing:  # interrupted before: continue from its checkpoint, on its old ports
         store = RunStore.open(existing[0])
         _copy_attachments(job, store, only_missing=True)
-        return await session.execute(store, environ=environ), store
+        orch = Orchestrator(store.load_config().settings, runs_dir=job.runs_dir, environ=environ)
+        return await orch.execute(store), store
     folders = {name: (path, 0) for name, path in _sites_used(job, scenario).items()}
     serving = sites.serve(folders)
     running = serving.__enter__()
@@ -126,9 +128,10 @@ async def _run(
         config = build_config(job.suite_path, scenario, job.runs_dir, urls, source=source)
         told = [attachments.describe(a.src, a.dest) for a in job.task.attachments]
         config = config.model_copy(update={"attachments": told})
-        store = session.start(config, job.runs_dir)
+        orch = Orchestrator(config.settings, runs_dir=job.runs_dir, environ=environ)
+        store = orch.create(config)
         _copy_attachments(job, store)
-        result = await session.execute(store, environ=environ, sites_running=True)
+        result = await orch.execute(store, sites_running=True)
     finally:
         # Stopping a site's server waits for its serving loop's next poll: off the event
         # loop, so the other trials keep running meanwhile.

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import attachments, session, sites
+from orchestrator.api import Orchestrator
 from orchestrator.config import Settings
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import Subscriber
@@ -185,7 +186,8 @@ async def run_one(
                 config = build_config(path, scenario, runs_dir, urls)
             except UnknownPlaceholder as exc:
                 raise located.error(exc.parts, str(exc)) from None
-            store = session.start(config, runs_dir)
+            orch = Orchestrator(config.settings, runs_dir=runs_dir, environ=environ)
+            store = orch.create(config)
             outcome.run_dir = store.root
             await asyncio.to_thread(build_indexes, path, located, store.root)
             for fixture in scenario.fixtures.files:
@@ -193,9 +195,7 @@ async def run_one(
                     path.parent / fixture.src,
                     store.workspace / (fixture.dest or Path(fixture.src).name),
                 )
-            result = await session.execute(
-                store, subscribers=subscribers(), environ=environ, sites_running=True
-            )
+            result = await orch.execute(store, subscribers=subscribers(), sites_running=True)
         outcome.result = result
         events = list(store.events())
         outcome.failures = expectations.check(
