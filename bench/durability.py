@@ -22,17 +22,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from loop_overhead import script  # type: ignore[import-not-found]
+from loop_overhead import trajectory  # type: ignore[import-not-found]
 
-from ledgers import Limits
 from orchestrator import session
-from orchestrator.config import Durability, ScriptedModelConfig, Settings
+from orchestrator.config import Durability
 from orchestrator.events import AnyEvent, Event
-from orchestrator.state import FinalResult, HumanConfig
+from orchestrator.state import FinalResult
 from orchestrator.store import RunStore
 
 LENGTHS = (10, 20, 40)
 MODES: tuple[str, ...] = ("round", "event", "none", "in-memory")
+REPLY_CHARS = 1500  # each person's reply, as bench/loop_overhead.py's default
 
 
 class MemoryStore(RunStore):
@@ -92,22 +92,8 @@ class CountingFsync:
 
 
 async def one_run(rounds: int, mode: str, runs_dir: Path) -> tuple[float, int]:
-    filler = "The item is described at length here. " * 40
     durability: Durability = "none" if mode == "in-memory" else mode  # type: ignore[assignment]
-    settings = Settings(
-        team=["user"],
-        limits=Limits(max_rounds=rounds + 5, max_seconds=None),
-        runs_dir=runs_dir,
-        durability=durability,
-    )
-    config = session.new_config(
-        "Collect every item from the person.",
-        settings,
-        scripted=ScriptedModelConfig.model_validate({"script": script(rounds)}),
-        human=HumanConfig(
-            mode="scripted", replies=[f"Item {i}: {filler}" for i in range(1, rounds)]
-        ),
-    )
+    config = trajectory(rounds, REPLY_CHARS, runs_dir, durability=durability)
     store = session.start(config)
     if mode == "in-memory":
         store = MemoryStore(store.root)

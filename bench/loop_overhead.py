@@ -22,7 +22,7 @@ from ledgers import Limits
 from orchestrator import session
 from orchestrator.config import ScriptedModelConfig, Settings
 from orchestrator.events import Event, ModelCalled
-from orchestrator.state import HumanConfig
+from orchestrator.state import HumanConfig, RunConfig
 
 
 def _judgement(answer: bool, reason: str) -> dict[str, Any]:
@@ -74,20 +74,23 @@ def script(rounds: int) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-async def one_run(rounds: int, reply_chars: int, runs_dir: Path) -> tuple[float, list[int]]:
+def trajectory(rounds: int, reply_chars: int, runs_dir: Path, **settings: Any) -> RunConfig:
+    """The benchmark's run of `rounds` rounds: a scripted model, a scripted person whose
+    replies are `reply_chars` long; `settings` override the run's (e.g. durability)."""
     filler = ("The item is described at length here. " * (reply_chars // 38 + 1))[:reply_chars]
-    settings = Settings(
-        team=["user"], limits=Limits(max_rounds=rounds + 5, max_seconds=None), runs_dir=runs_dir
-    )
-    config = session.new_config(
+    limits = Limits(max_rounds=rounds + 5, max_seconds=None)
+    return session.new_config(
         "Collect every item from the person.",
-        settings,
+        Settings(team=["user"], limits=limits, runs_dir=runs_dir, **settings),
         scripted=ScriptedModelConfig.model_validate({"script": script(rounds)}),
         human=HumanConfig(
             mode="scripted", replies=[f"Item {i}: {filler}" for i in range(1, rounds)]
         ),
     )
-    store = session.start(config)
+
+
+async def one_run(rounds: int, reply_chars: int, runs_dir: Path) -> tuple[float, list[int]]:
+    store = session.start(trajectory(rounds, reply_chars, runs_dir))
     prompt_sizes: list[int] = []
 
     def collect(event: Event) -> None:

@@ -343,26 +343,11 @@ class RunStore:
     def events(self) -> Iterator[AnyEvent]:
         """The events written so far, read as bytes. A torn last line (a crash mid-write)
         and lines that do not parse (bad bytes, an unknown event) are skipped."""
-        path = self.root / EVENTS
-        if not path.is_file():
-            return
-        try:
-            handle = path.open("rb")
-        except OSError as exc:
-            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
-        with handle:
-            yield from _parse_lines(handle)
+        return _read_log(self.root / EVENTS)
 
     def abandoned(self) -> Iterator[AnyEvent]:
         """The events set aside on earlier resumes (rounds a crash cut short)."""
-        path = self.root / ABANDONED
-        try:
-            with path.open("rb") as handle:
-                yield from _parse_lines(handle)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
+        return _read_log(self.root / ABANDONED)
 
     def last_seq(self) -> int:
         last = 0
@@ -377,6 +362,17 @@ class RunStore:
                 os.close(self._inflight)
             self._inflight = None
         self.unlock()
+
+
+def _read_log(path: Path) -> Iterator[AnyEvent]:
+    if not path.is_file():
+        return
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise RunDirError(f"{path}: unreadable ({os_reason(exc)})") from None
+    with handle:
+        yield from _parse_lines(handle)
 
 
 def _parse_lines(lines: Iterable[bytes]) -> Iterator[AnyEvent]:

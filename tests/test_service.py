@@ -38,10 +38,6 @@ def client(server: service.Server) -> Iterator[httpx.Client]:
         yield c
 
 
-def runs_dir(server: service.Server) -> Path:
-    return Path(server.proc.args[server.proc.args.index("--runs-dir") + 1])  # type: ignore[index, union-attr, arg-type]
-
-
 def create(client: httpx.Client, **body: Any) -> str:
     reply = client.post("/api/runs", json=body)
     assert reply.status_code == 201, reply.text
@@ -127,7 +123,7 @@ def test_a_scenario_runs_and_its_events_stream_to_the_end(
     assert run_id in [r["run_id"] for r in listed["runs"]]
     assert client.get("/api/runs", params={"q": "no such task text"}).json()["runs"] == []
     # the run directory is the source of truth, as for any run
-    assert RunStore(runs_dir(server) / run_id).load_result() is not None
+    assert RunStore(server.runs_dir / run_id).load_result() is not None
 
 
 def test_a_task_with_team_model_limits_and_attachments(
@@ -159,7 +155,7 @@ def test_a_task_with_team_model_limits_and_attachments(
         {"path": "receipt.txt", "size": len(receipt)}
     ]
     assert client.get(f"/api/runs/{run_id}/files/receipt.txt").content == receipt
-    shots = runs_dir(server) / run_id / "screenshots"  # as a web surfer's reply leaves them
+    shots = server.runs_dir / run_id / "screenshots"  # as a web surfer's reply leaves them
     shots.mkdir()
     (shots / "round-001-web_surfer.png").write_bytes(b"\x89PNG fake")
     got = client.get(f"/api/runs/{run_id}/screenshots/round-001-web_surfer.png")
@@ -211,7 +207,7 @@ def test_sse_reconnects_with_last_event_id_and_loses_or_repeats_nothing(
         if not batch or batch[-1]["event"] == "run_finished":
             break
         last = seen[-1]
-    logged = [e.seq for e in RunStore(runs_dir(server) / run_id).events()]
+    logged = [e.seq for e in RunStore(server.runs_dir / run_id).events()]
     assert seen == logged == list(range(1, len(logged) + 1))
     assert len(seen) > 30  # many reconnections, live as well as from the log
     # ?after= does the same for clients that cannot set headers
@@ -232,7 +228,7 @@ def test_cancel_mid_round_writes_a_best_guess_and_the_result(
     assert run["stop_reason"] == "cancelled"
     assert run["status"] in ("best_guess", "failed")
     assert run["rounds"] == 2  # the round in flight was abandoned, not completed
-    assert (runs_dir(server) / run_id / RESULT).is_file()
+    assert (server.runs_dir / run_id / RESULT).is_file()
     events = [e["event"] for e in service.sse_events(client, run_id)]
     assert events[-3:] == ["final_answer", "checkpoint_saved", "run_finished"]
     assert "limit_reached" in events

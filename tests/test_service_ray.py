@@ -49,11 +49,6 @@ def client(server: service.Server) -> Iterator[httpx.Client]:
         yield c
 
 
-def runs_dir(server: service.Server) -> Path:
-    args = list(server.proc.args)  # type: ignore[arg-type]
-    return Path(args[args.index("--runs-dir") + 1])
-
-
 def executed_by(run: Path) -> str:
     """Who took the run's lock last: 'pid N on HOST (orchestrator ...)'."""
     return (run / ".lock").read_text()
@@ -84,7 +79,7 @@ def test_a_run_executes_on_a_ray_worker_and_its_events_stream_to_the_end(
         "46.90 EUR",
     )
     assert run["last_seq"] == len(events)
-    root = runs_dir(server) / run_id
+    root = server.runs_dir / run_id
     assert RunStore(root).load_result() is not None
     assert not executed_by(root).startswith(f"pid {server.proc.pid} ")  # not in the server
 
@@ -123,7 +118,7 @@ def test_sse_reconnects_to_a_remote_run_without_losing_or_repeating_events(
         if not batch or batch[-1]["event"] == "run_finished":
             break
         last = seen[-1]
-    logged = [e.seq for e in RunStore(runs_dir(server) / run_id).events()]
+    logged = [e.seq for e in RunStore(server.runs_dir / run_id).events()]
     assert seen == logged == list(range(1, len(logged) + 1))
     assert finished(client, run_id)["rounds"] == 6
 
@@ -139,7 +134,7 @@ def test_cancel_reaches_the_remote_run_mid_round(
     run = finished(client, run_id)
     assert run["stop_reason"] == "cancelled"
     assert run["rounds"] == 2  # the round in flight was abandoned on the worker
-    root = runs_dir(server) / run_id
+    root = server.runs_dir / run_id
     assert (root / RESULT).is_file()
     assert (root / CANCEL_MARK).is_file()
     events = [e["event"] for e in service.sse_events(client, run_id)]
@@ -151,7 +146,7 @@ def test_a_run_whose_worker_dies_is_resumed_from_its_checkpoint(
     client: httpx.Client, server: service.Server
 ) -> None:
     run_id = create(client, scenario=SLOW)
-    root = runs_dir(server) / run_id
+    root = server.runs_dir / run_id
     until(
         lambda: any(e.type == "checkpoint_saved" and e.round == 2 for e in RunStore(root).events())
     )

@@ -41,6 +41,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     url: str
     log: Path
+    runs_dir: Path
 
     def client(self, token: str | None = None, timeout: float = 10.0) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -75,7 +76,7 @@ def start(
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
-    server = Server(proc, f"http://127.0.0.1:{port}", log)
+    server = Server(proc, f"http://127.0.0.1:{port}", log, runs_dir)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
